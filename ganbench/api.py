@@ -1,0 +1,76 @@
+"""The public plugin API: everything a plugin needs, from one import.
+
+Plugins (first-party ones in ``plugins/`` included) import only from here or
+from ``ganbench`` itself; anything else in the package is internal.
+"""
+
+from __future__ import annotations
+
+from ganbench.data.types import (
+    Batch,
+    DataInfo,
+    DataKind,
+    DatasetOptions,
+    GanDataset,
+    split_indices,
+)
+from ganbench.errors import (
+    DataMissingError,
+    GanbenchError,
+    IncompatibleError,
+    PluginContractError,
+)
+from ganbench.eval.inputs import EvalInputs
+from ganbench.features.base import FeatureContext, FeatureExtractor
+from ganbench.hookspecs import hookimpl
+from ganbench.model import GANModel
+from ganbench.specs import (
+    DatasetSpec,
+    FeatureExtractorSpec,
+    MetricSpec,
+    ModelSpec,
+    TrickParam,
+    TrickSpec,
+)
+from ganbench.tasks import TASK_FIELDS, TaskKind
+from ganbench.train.context import StepContext
+from ganbench.train.losses import LOSSES
+from ganbench.train.step import discriminator_step, generator_step, standard_train_step
+from ganbench.trick import HOOK_POINTS, Trick
+
+#: Version of this plugin API. Bumped when a change would break plugins.
+API_VERSION = 1
+
+__all__ = [
+    "API_VERSION",
+    "Batch",
+    "DataInfo",
+    "DataKind",
+    "DataMissingError",
+    "DatasetOptions",
+    "DatasetSpec",
+    "EvalInputs",
+    "FeatureContext",
+    "FeatureExtractor",
+    "FeatureExtractorSpec",
+    "GANModel",
+    "GanDataset",
+    "GanbenchError",
+    "HOOK_POINTS",
+    "IncompatibleError",
+    "LOSSES",
+    "MetricSpec",
+    "ModelSpec",
+    "PluginContractError",
+    "StepContext",
+    "TASK_FIELDS",
+    "TaskKind",
+    "Trick",
+    "TrickParam",
+    "TrickSpec",
+    "discriminator_step",
+    "generator_step",
+    "hookimpl",
+    "split_indices",
+    "standard_train_step",
+]

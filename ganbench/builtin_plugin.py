@@ -1,0 +1,31 @@
+"""The core's own registrations: metrics and feature spaces.
+
+Registered through the same hooks as any plugin, so ``ganbench plugins``
+lists them and tests treat them alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ganbench.features.evaluator import EVALUATOR_SPEC
+from ganbench.features.identity import IDENTITY_SPEC
+from ganbench.hookspecs import hookimpl
+from ganbench.metrics.builtin import BUILTIN_METRICS
+from ganbench.specs import FeatureExtractorSpec, MetricSpec
+
+
+@hookimpl
+def ganbench_register_metrics(register: Callable[[MetricSpec], None]) -> None:
+    """FID, KID, IS, class coverage, conditional accuracy, 2-D mode coverage."""
+    for spec in BUILTIN_METRICS:
+        register(spec)
+
+
+@hookimpl
+def ganbench_register_feature_extractors(
+    register: Callable[[FeatureExtractorSpec], None],
+) -> None:
+    """The domain evaluator and the identity space."""
+    register(EVALUATOR_SPEC)
+    register(IDENTITY_SPEC)

@@ -1,0 +1,1 @@
+"""The ``ganbench`` command line."""

@@ -1,0 +1,35 @@
+"""``ganbench leaderboard build``: tables from the results store."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from ganbench.errors import GanbenchError
+from ganbench.leaderboard.build import build_leaderboards
+from ganbench.registry import Registry
+from ganbench.results.paths import default_store_path
+from ganbench.results.store import ResultsStore
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``ganbench leaderboard``."""
+    parser.add_argument("action", choices=("build",), help="build: write the tables")
+    parser.add_argument("--store", type=Path, help="results store (default: $GANBENCH_STORE or ./runs/results.sqlite)")
+    parser.add_argument("--out", type=Path, default=Path("leaderboards"), help="output folder (default: ./leaderboards)")
+
+
+def run(args: argparse.Namespace, registry: Registry) -> int:
+    """Build the leaderboards."""
+    store_path = args.store or default_store_path()
+    if not store_path.is_file():
+        raise GanbenchError(
+            f"no results store at {str(store_path)!r}; run `ganbench run` first or pass --store"
+        )
+    written = build_leaderboards(ResultsStore(store_path), args.out)
+    console = Console()
+    for path in written:
+        console.print(f"wrote {path}")
+    return 0

@@ -1,0 +1,1 @@
+"""Dataset types and helpers shared by the core and dataset plugins."""

@@ -1,0 +1,1 @@
+"""The standard eval protocol: sample, extract features, compute metrics, record."""

@@ -1,0 +1,68 @@
+"""What a metric receives: real and generated samples, and lazily their features."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from ganbench.data.types import Batch, DataInfo
+from ganbench.features.base import FeatureExtractor
+
+
+@dataclass
+class EvalInputs:
+    """Real reference samples and generated samples for one evaluation.
+
+    Attributes:
+        info: the dataset description (``extras`` carries e.g. mixture modes).
+        real: the reference split (``real.x`` and its labels, if any).
+        fake: generated samples, shaped like ``real.x``.
+        fake_conditions: the conditioning each fake was generated from
+            (``fake_conditions.y`` are the requested classes for
+            class-conditional models).
+        extractor: the feature space, or None for metrics on raw samples.
+        seed: seeds any randomness inside metrics (KID subsets).
+        conditional: whether fakes were generated from class labels.
+    """
+
+    info: DataInfo
+    real: Batch
+    fake: Tensor
+    fake_conditions: Batch
+    extractor: FeatureExtractor | None
+    seed: int = 0
+    conditional: bool = False
+    _cache: dict[str, Tensor | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def space(self) -> str | None:
+        """Name of the feature space, or None."""
+        return None if self.extractor is None else self.extractor.space
+
+    def _cached(self, key: str, compute) -> Tensor | None:
+        if key not in self._cache:
+            with torch.no_grad():
+                self._cache[key] = compute()
+        return self._cache[key]
+
+    def real_features(self) -> Tensor:
+        """Features of the reference samples (N_real x D)."""
+        assert self.extractor is not None
+        return self._cached("real_features", lambda: self.extractor.features(self.real.x))
+
+    def fake_features(self) -> Tensor:
+        """Features of the generated samples (N_fake x D)."""
+        assert self.extractor is not None
+        return self._cached("fake_features", lambda: self.extractor.features(self.fake))
+
+    def real_probs(self) -> Tensor | None:
+        """Class probabilities of the reference samples, if the space has them."""
+        assert self.extractor is not None
+        return self._cached("real_probs", lambda: self.extractor.class_probs(self.real.x))
+
+    def fake_probs(self) -> Tensor | None:
+        """Class probabilities of the generated samples, if the space has them."""
+        assert self.extractor is not None
+        return self._cached("fake_probs", lambda: self.extractor.class_probs(self.fake))

@@ -1,0 +1,70 @@
+"""Choosing and computing the metrics that apply to one evaluation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ganbench.errors import IncompatibleError
+from ganbench.eval.inputs import EvalInputs
+from ganbench.specs import MetricSpec
+
+
+@dataclass
+class MetricResults:
+    """Metric values by full name, their directions, and the parameters used."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    directions: dict[str, str] = field(default_factory=dict)
+    params: dict[str, dict] = field(default_factory=dict)
+
+
+def why_not_applicable(spec: MetricSpec, inputs: EvalInputs) -> str | None:
+    """Why ``spec`` cannot be computed on ``inputs``, or None if it can."""
+    for need in spec.needs:
+        if need in ("features", "probs") and inputs.extractor is None:
+            return "it needs a feature space and this evaluation has none"
+        if need == "probs" and inputs.fake_probs() is None:
+            return f"feature space {inputs.space!r} has no class probabilities"
+        if need == "labels" and not (inputs.conditional and inputs.fake_conditions.y is not None):
+            return "it needs a class-conditional model"
+        if need == "reference_labels" and inputs.real.y is None:
+            return f"dataset {inputs.info.name!r} has no class labels"
+        if need == "modes" and "modes" not in inputs.info.extras:
+            return f"dataset {inputs.info.name!r} has no known mixture modes"
+    return None
+
+
+def full_name(output: str, spec: MetricSpec, space: str | None) -> str:
+    """``fid`` in the digits evaluator's space is ``fid[digits-evaluator]``."""
+    return f"{output}[{space}]" if spec.in_feature_space and space else output
+
+
+def select_metrics(
+    available: dict[str, MetricSpec], requested: Iterable[str] | None, inputs: EvalInputs
+) -> list[MetricSpec]:
+    """The requested metrics (all applicable ones when None), checked."""
+    if requested is None:
+        return [s for _, s in sorted(available.items()) if why_not_applicable(s, inputs) is None]
+    chosen = []
+    for name in requested:
+        spec = available[name]
+        reason = why_not_applicable(spec, inputs)
+        if reason is not None:
+            raise IncompatibleError(f"metric {name!r} does not apply here: {reason}")
+        chosen.append(spec)
+    return chosen
+
+
+def compute_metrics(specs: Iterable[MetricSpec], inputs: EvalInputs) -> MetricResults:
+    """Compute each metric; names get the feature space appended where relevant."""
+    results = MetricResults()
+    for spec in specs:
+        params = dict(spec.params)
+        outputs = spec.compute(inputs, params)
+        results.params[spec.name] = params
+        for output, value in outputs.items():
+            name = full_name(output, spec, inputs.space)
+            results.values[name] = float(value)
+            results.directions[name] = spec.outputs.get(output, "info")
+    return results

@@ -1,0 +1,171 @@
+"""The standard eval protocol: sample N, extract features, compute metrics.
+
+Numbers are reported on the reference split (``test``); checkpoints are
+selected on ``val`` with the dataset's primary metric. Every value goes out
+with the protocol record of design.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ganbench.data.types import Batch, GanDataset
+from ganbench.eval.inputs import EvalInputs
+from ganbench.eval.metrics_runner import MetricResults, compute_metrics, full_name, select_metrics
+from ganbench.eval.record import EVAL_PROTOCOL_VERSION
+from ganbench.eval.sampling import generate_samples, pick_conditions
+from ganbench.features.base import FeatureExtractor
+from ganbench.model import GANModel
+from ganbench.specs import MetricSpec
+from ganbench.tasks import TaskKind
+
+REFERENCE_SPLIT = "test"
+SELECTION_SPLIT = "val"
+
+
+@dataclass
+class Evaluation:
+    """Generated samples and their metric results."""
+
+    fake: Tensor
+    conditions: Batch
+    results: MetricResults
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """The evaluation half of the protocol (what makes numbers comparable)."""
+
+    n_fake: int
+    seed: int
+    metrics: tuple[str, ...] | None = None  # None: every metric that applies
+
+
+def _inputs(
+    dataset: GanDataset, reference: Batch, fake: Tensor, conditions: Batch,
+    extractor: FeatureExtractor | None, seed: int, conditional: bool,
+) -> EvalInputs:
+    return EvalInputs(
+        info=dataset.info, real=reference, fake=fake, fake_conditions=conditions,
+        extractor=extractor, seed=seed, conditional=conditional,
+    )
+
+
+def evaluate_model(
+    model: GANModel,
+    dataset: GanDataset,
+    extractor: FeatureExtractor | None,
+    metric_specs: dict[str, MetricSpec],
+    settings: EvalSettings,
+    device: torch.device,
+    split: str = REFERENCE_SPLIT,
+) -> Evaluation:
+    """Generate ``n_fake`` samples conditioned like ``split`` and score them against it."""
+    reference = dataset.splits[split]
+    conditions = pick_conditions(reference, settings.n_fake, settings.seed)
+    fake = generate_samples(model, conditions, settings.seed, device, dataset.info.shape)
+    conditional = model.task == TaskKind.CLASS_CONDITIONAL
+    inputs = _inputs(dataset, reference, fake, conditions, extractor, settings.seed, conditional)
+    specs = select_metrics(metric_specs, settings.metrics, inputs)
+    return Evaluation(fake, conditions, compute_metrics(specs, inputs))
+
+
+def evaluate_real_data(
+    dataset: GanDataset,
+    extractor: FeatureExtractor | None,
+    metric_specs: dict[str, MetricSpec],
+    settings: EvalSettings,
+) -> Evaluation:
+    """Score ``n_fake`` train-split samples against the test split: the scale's best case."""
+    reference = dataset.splits[REFERENCE_SPLIT]
+    drawn = pick_conditions(dataset.splits["train"], settings.n_fake, settings.seed)
+    inputs = _inputs(dataset, reference, drawn.x, drawn, extractor, settings.seed, False)
+    specs = select_metrics(metric_specs, settings.metrics, inputs)
+    return Evaluation(drawn.x, drawn, compute_metrics(specs, inputs))
+
+
+def primary_metric_spec(metric_specs: dict[str, MetricSpec], output: str) -> MetricSpec | None:
+    """The metric whose outputs include ``output`` (e.g. ``fid``, ``mode_kl``)."""
+    for _, spec in sorted(metric_specs.items()):
+        if output in spec.outputs:
+            return spec
+    return None
+
+
+def primary_metric_name(
+    metric_specs: dict[str, MetricSpec], output: str, extractor: FeatureExtractor | None
+) -> str | None:
+    """Full name of the dataset's primary metric in this feature space."""
+    spec = primary_metric_spec(metric_specs, output)
+    if spec is None:
+        return None
+    return full_name(output, spec, None if extractor is None else extractor.space)
+
+
+def make_validator(
+    dataset: GanDataset,
+    extractor: FeatureExtractor | None,
+    metric_specs: dict[str, MetricSpec],
+    output: str,
+    n_fake: int,
+    seed: int,
+    device: torch.device,
+):
+    """A callback scoring a generator's primary metric on the validation split."""
+    spec = primary_metric_spec(metric_specs, output)
+    if spec is None:
+        return None
+
+    def validate(model: GANModel) -> float:
+        evaluation = evaluate_model(
+            model, dataset, extractor, {spec.name: spec},
+            EvalSettings(n_fake=n_fake, seed=seed, metrics=(spec.name,)),
+            device, split=SELECTION_SPLIT,
+        )
+        name = full_name(output, spec, None if extractor is None else extractor.space)
+        return evaluation.results.values[name]
+
+    return validate
+
+
+def protocol_record(
+    dataset: GanDataset,
+    extractor: FeatureExtractor | None,
+    results: MetricResults,
+    n_fake: int,
+    *,
+    selection: dict[str, Any] | None,
+    training: dict[str, Any],
+    provenance: dict[str, Any],
+) -> dict[str, Any]:
+    """The protocol record (design.md) for one set of metric values."""
+    info = dataset.info
+    return {
+        "eval_protocol_version": EVAL_PROTOCOL_VERSION,
+        "dataset": info.name,
+        "dataset_fingerprint": dataset.fingerprint()[:16],
+        "reference_split": REFERENCE_SPLIT,
+        "selection_split": SELECTION_SPLIT,
+        "n_real": len(dataset.splits[REFERENCE_SPLIT]),
+        "n_fake": n_fake,
+        "feature_extractor": None if extractor is None else extractor.protocol(),
+        "preprocessing": {
+            "kind": info.kind,
+            "shape": list(info.shape),
+            "value_range": [-1.0, 1.0] if info.kind == "image" else None,
+        },
+        "metric_params": results.params,
+        "selection": selection,
+        **training,
+        **provenance,
+    }
+
+
+def names_of(metrics: Iterable[str] | None) -> tuple[str, ...] | None:
+    """Normalise a requested metric list (None keeps "all that apply")."""
+    return None if metrics is None else tuple(metrics)

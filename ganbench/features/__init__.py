@@ -1,0 +1,1 @@
+"""Feature spaces for metrics: domain evaluators, identity features."""

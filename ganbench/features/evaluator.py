@@ -1,0 +1,221 @@
+"""Domain evaluator: a small classifier trained once per dataset, as a feature space.
+
+For datasets where the Inception network is the wrong tool (8x8 digits,
+MNIST-like data) or its weights are not on disk, ganbench trains a small
+convolutional classifier on the dataset's train split, deterministically, and
+caches it by a hash of the data and of this module's training recipe. Its
+penultimate layer gives features (FID, KID), its softmax gives IS, class
+coverage and conditional accuracy. Values in this space are named
+``metric[<dataset>-evaluator]``: they are not comparable to Inception numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganbench.data.types import Batch, DataInfo, GanDataset
+from ganbench.features.base import FeatureContext
+from ganbench.results.atomic import atomic_write_bytes
+from ganbench.specs import FeatureExtractorSpec
+
+log = logging.getLogger(__name__)
+
+#: Bump when the architecture or training recipe changes: it renames the cache.
+EVALUATOR_RECIPE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EvaluatorRecipe:
+    """How the evaluator is built and trained (part of its cache key)."""
+
+    feature_dim: int = 64
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    epochs: int = 40
+    max_steps: int = 3000
+    min_steps: int = 600
+    seed: int = 0
+
+
+class EvaluatorNet(nn.Module):
+    """Three convolutions, a pooled flatten, a feature layer and a classifier.
+
+    Input: N x C x H x W in [-1, 1]. ``features`` returns the ReLU output of
+    the penultimate layer (N x feature_dim); ``forward`` returns class logits.
+    """
+
+    def __init__(self, channels: int, image_size: int, num_classes: int, feature_dim: int):
+        super().__init__()
+        pooled = 2 if image_size < 16 else 4
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(64, 128, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(pooled),
+            nn.Flatten(),
+            nn.Linear(128 * pooled * pooled, feature_dim),
+            nn.ReLU(),
+        )
+        self.head = nn.Linear(feature_dim, num_classes)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.body(x))
+
+
+def _random_shift(x: Tensor, max_shift: int, gen: torch.Generator) -> Tensor:
+    """Translate each image by up to ``max_shift`` pixels, filling with -1 (background).
+
+    Generated digits are rarely centred exactly as the training ones; a
+    little shift invariance keeps the evaluator from punishing that.
+    """
+    n, _, h, w = x.shape
+    padded = F.pad(x, (max_shift,) * 4, value=-1.0)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=gen)
+    rows = (dy[:, None] + torch.arange(h)[None, :])[:, :, None].expand(n, h, w)
+    cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, :].expand(n, h, w)
+    batch_idx = torch.arange(n)[:, None, None].expand(n, h, w)
+    return padded.permute(0, 2, 3, 1)[batch_idx, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
+def _batched(fn, x: Tensor, batch_size: int, device: torch.device) -> Tensor:
+    outs = [fn(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def train_evaluator(
+    info: DataInfo, train: Batch, recipe: EvaluatorRecipe, device: torch.device
+) -> EvaluatorNet:
+    """Train the classifier deterministically (same data, same weights on one machine)."""
+    assert info.num_classes is not None and train.y is not None
+    channels, size = info.shape[0], info.shape[-1]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(recipe.seed)
+        net = EvaluatorNet(channels, size, info.num_classes, recipe.feature_dim).to(device)
+    gen = torch.Generator().manual_seed(recipe.seed)
+    opt = torch.optim.Adam(net.parameters(), lr=recipe.learning_rate)
+    n = len(train)
+    per_epoch = max(1, n // recipe.batch_size)
+    total = min(recipe.max_steps, max(recipe.min_steps, recipe.epochs * per_epoch))
+    max_shift = max(1, size // 8)
+    net.train()
+    step = 0
+    while step < total:
+        perm = torch.randperm(n, generator=gen)
+        for i in range(per_epoch):
+            if step >= total:
+                break
+            idx = perm[i * recipe.batch_size : (i + 1) * recipe.batch_size]
+            x = _random_shift(train.x[idx], max_shift, gen).to(device)
+            loss = F.cross_entropy(net(x), train.y[idx].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+    net.eval()
+    return net
+
+
+class DomainEvaluator:
+    """A trained :class:`EvaluatorNet` as a feature extractor."""
+
+    def __init__(
+        self, net: EvaluatorNet, dataset: str, weights_sha256: str, test_accuracy: float,
+        recipe: EvaluatorRecipe, device: torch.device, batch_size: int = 500,
+    ) -> None:
+        self.net = net.to(device).eval()
+        self.space = f"{dataset}-evaluator"
+        self.weights_sha256 = weights_sha256
+        self.test_accuracy = test_accuracy
+        self.recipe = recipe
+        self.device = device
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def features(self, x: Tensor) -> Tensor:
+        return _batched(self.net.features, x, self.batch_size, self.device)
+
+    @torch.no_grad()
+    def class_probs(self, x: Tensor) -> Tensor:
+        logits = _batched(self.net, x, self.batch_size, self.device)
+        return torch.softmax(logits.double(), dim=1).float()
+
+    def protocol(self) -> dict[str, Any]:
+        return {
+            "name": "evaluator",
+            "space": self.space,
+            "weights_sha256": self.weights_sha256,
+            "test_accuracy": round(self.test_accuracy, 6),
+            "recipe_version": EVALUATOR_RECIPE_VERSION,
+            "feature_dim": self.recipe.feature_dim,
+            "preprocessing": "none: images at the dataset's resolution, values in [-1, 1]",
+        }
+
+
+def _cache_key(dataset: GanDataset, recipe: EvaluatorRecipe) -> str:
+    blob = f"{dataset.fingerprint()}|{EVALUATOR_RECIPE_VERSION}|{recipe}".encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def _accuracy(evaluator_net: EvaluatorNet, split: Batch, device: torch.device) -> float:
+    with torch.no_grad():
+        logits = _batched(evaluator_net, split.x, 500, device)
+    return float((logits.argmax(1) == split.y).double().mean())
+
+
+def load_or_train_evaluator(
+    dataset: GanDataset, ctx: FeatureContext, recipe: EvaluatorRecipe | None = None
+) -> DomainEvaluator:
+    """The cached evaluator for ``dataset``, training (and caching) it if needed."""
+    recipe = recipe or EvaluatorRecipe()
+    info = dataset.info
+    path = ctx.cache_dir / "evaluators" / f"{info.name}-{_cache_key(dataset, recipe)}.pt"
+    net = EvaluatorNet(info.shape[0], info.shape[-1], info.num_classes or 0, recipe.feature_dim)
+    if path.exists():
+        blob = path.read_bytes()
+        try:
+            payload = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+            net.load_state_dict(payload["state_dict"])
+            accuracy = float(payload["test_accuracy"])
+            sha = hashlib.sha256(blob).hexdigest()
+            return DomainEvaluator(net, info.name, sha, accuracy, recipe, ctx.device)
+        except Exception as exc:  # a damaged cache file is rebuilt, not trusted
+            log.warning("cached evaluator %s is unreadable (%s); retraining", path, exc)
+    net = train_evaluator(info, dataset.splits["train"], recipe, ctx.device).cpu()
+    accuracy = _accuracy(net, dataset.splits["test"], torch.device("cpu"))
+    buffer = io.BytesIO()
+    torch.save({"state_dict": net.state_dict(), "test_accuracy": accuracy}, buffer)
+    blob = buffer.getvalue()
+    atomic_write_bytes(path, blob)
+    sha = hashlib.sha256(blob).hexdigest()
+    return DomainEvaluator(net, info.name, sha, accuracy, recipe, ctx.device)
+
+
+def _check(info: DataInfo) -> str | None:
+    if info.kind != "image":
+        return "the domain evaluator classifies images; this dataset holds vectors"
+    if "y" not in info.fields or not info.num_classes:
+        return "the domain evaluator is trained on class labels; this dataset has none"
+    return None
+
+
+EVALUATOR_SPEC = FeatureExtractorSpec(
+    name="evaluator",
+    build=lambda dataset, ctx: load_or_train_evaluator(dataset, ctx),
+    check=_check,
+    description="small classifier trained once per dataset (cached): features, softmax",
+)

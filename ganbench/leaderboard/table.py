@@ -1,0 +1,248 @@
+"""Leaderboard tables: runs grouped by protocol, aggregated over seeds, ranked.
+
+One :class:`LeaderboardTable` per (task, dataset, comparison key). Runs whose
+comparison keys differ are never in the same table, so numbers measured under
+different protocols are never ranked against each other (design.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganbench.eval.record import COMPARISON_FIELDS, RunRecord, comparison_key
+
+#: What makes a leaderboard row: runs that differ only in seed are one entry.
+ENTRY_COLUMNS: tuple[str, ...] = ("kind", "model", "tricks", "steps", "batch_size")
+
+#: Leading columns of :attr:`LeaderboardTable.rows`, before the metric columns.
+ROW_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "role",
+    "model",
+    "tricks",
+    "steps",
+    "batch_size",
+    "kind",
+    "n_seeds",
+    "n_diverged",
+    "comparison_key",
+)
+
+#: Row roles, in display order. Only "ranked" rows get a rank number.
+ROLES: tuple[str, ...] = ("ranked", "ref", "untrained", "unranked")
+
+#: Statuses that appear on a leaderboard; "running" runs are not shown.
+_SHOWN_STATUSES = ("completed", "diverged")
+
+
+@dataclass(frozen=True)
+class LeaderboardTable:
+    """One ranked table: every row measured under the same protocol.
+
+    Attributes:
+        task, dataset, comparison_key: what the table covers.
+        protocol: the comparison-relevant protocol fields shared by all rows.
+        primary_metric: the ranking metric, or None (then nothing is ranked).
+        directions: metric name -> ``"lower"``, ``"higher"`` or ``"info"``.
+        metric_names: metric columns in display order (primary first).
+        rows: one row per entry; columns :data:`ROW_COLUMNS` then
+            ``<metric>_mean`` and ``<metric>_std`` for each metric. ``rank`` is
+            1..k for ``role == "ranked"`` rows and missing otherwise.
+        notes: caveats worth printing under the table.
+    """
+
+    task: str
+    dataset: str
+    comparison_key: str
+    protocol: dict[str, Any]
+    primary_metric: str | None
+    directions: dict[str, str]
+    metric_names: tuple[str, ...]
+    rows: pd.DataFrame
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ranking_direction(self) -> str | None:
+        """``"lower"`` or ``"higher"`` when the table is ranked, else None."""
+        direction = self.directions.get(self.primary_metric or "")
+        return direction if direction in ("lower", "higher") else None
+
+
+def build_tables(records: Iterable[RunRecord]) -> list[LeaderboardTable]:
+    """Leaderboard tables for ``records``, sorted by (task, dataset, comparison key).
+
+    Only completed runs contribute metric values; diverged runs are counted
+    per row; running runs are left out.
+    """
+    groups: dict[tuple[str, str, str], list[RunRecord]] = defaultdict(list)
+    for record in records:
+        if record.status not in _SHOWN_STATUSES:
+            continue
+        key = record.comparison_key or comparison_key(record.protocol)
+        groups[(record.task, record.dataset, key)].append(record)
+    return [
+        _build_table(task, dataset, key, sorted(group, key=lambda r: r.run_id))
+        for (task, dataset, key), group in sorted(groups.items())
+    ]
+
+
+def _build_table(task: str, dataset: str, key: str, records: list[RunRecord]) -> LeaderboardTable:
+    completed = [r for r in records if r.status == "completed"]
+    notes: list[str] = []
+    primary = _majority(
+        [r.primary_metric for r in completed or records if r.primary_metric],
+        "primary metric",
+        notes,
+    )
+    metric_names = sorted({name for r in completed for name in r.metrics})
+    if primary is not None and primary not in metric_names:
+        metric_names.append(primary)
+    # Primary metric first, so the ranking column is the first one a reader sees.
+    metric_names.sort(key=lambda name: (name != primary, name))
+    directions = {
+        name: _majority(
+            [r.directions[name] for r in completed or records if name in r.directions],
+            f"direction of {name}",
+            notes,
+        )
+        or "info"
+        for name in metric_names
+    }
+    if primary is not None and directions.get(primary) not in ("lower", "higher"):
+        notes.append(
+            f"primary metric {primary} has direction {directions.get(primary)!r}; "
+            "rows are not ranked"
+        )
+    if primary is None:
+        notes.append("no run names a primary metric; rows are not ranked")
+
+    rows = _aggregate(records, metric_names)
+    rows = _rank(rows, primary, directions.get(primary or ""))
+    rows.insert(ROW_COLUMNS.index("comparison_key"), "comparison_key", key)
+    protocol = {name: records[0].protocol.get(name) for name in COMPARISON_FIELDS}
+    protocol["metric_params"] = _merged_metric_params(completed or records, notes)
+    return LeaderboardTable(
+        task=task,
+        dataset=dataset,
+        comparison_key=key,
+        protocol=protocol,
+        primary_metric=primary,
+        directions=directions,
+        metric_names=tuple(metric_names),
+        rows=rows,
+        notes=tuple(dict.fromkeys(notes)),  # each caveat once, in first-seen order
+    )
+
+
+def _aggregate(records: list[RunRecord], metric_names: list[str]) -> pd.DataFrame:
+    """One row per entry: seed and divergence counts, mean and std of each metric."""
+    entries = pd.DataFrame(
+        [
+            {
+                "kind": r.kind,
+                "model": r.model,
+                "tricks": r.tricks_label(),
+                "steps": int(r.steps),
+                "batch_size": int(r.batch_size),
+                "n_seeds": r.status == "completed",
+                "n_diverged": r.status == "diverged",
+            }
+            for r in records
+        ]
+    )
+    table = entries.groupby(list(ENTRY_COLUMNS), sort=True)[["n_seeds", "n_diverged"]].sum()
+
+    # Metric columns are positional here so a metric called e.g. "model"
+    # cannot collide with an entry column.
+    done = entries["n_seeds"].to_numpy(dtype=bool)
+    values = pd.DataFrame(
+        [[float(r.metrics.get(name, math.nan)) for name in metric_names] for r in records],
+        columns=range(len(metric_names)),
+        dtype=float,
+    )
+    if metric_names and done.any():
+        by = [entries.loc[done, column] for column in ENTRY_COLUMNS]
+        grouped = values[done].groupby(by, sort=True)
+        # skipna=False: a seed without the metric makes the cell n/a, so a mean
+        # never silently covers fewer seeds than the row's n says.
+        means = grouped.mean(skipna=False)
+        stds = grouped.std(ddof=1, skipna=False)
+    else:
+        means = stds = pd.DataFrame(index=table.index, columns=range(len(metric_names)))
+    for position, name in enumerate(metric_names):
+        table[f"{name}_mean"] = means[position].reindex(table.index).astype(float)
+        table[f"{name}_std"] = stds[position].reindex(table.index).astype(float)
+    table[["n_seeds", "n_diverged"]] = table[["n_seeds", "n_diverged"]].astype(int)
+    return table.reset_index()
+
+
+def _rank(rows: pd.DataFrame, primary: str | None, direction: str | None) -> pd.DataFrame:
+    """Order rows (ranked first, best first) and number the ranked ones 1..k."""
+    is_reference = rows["kind"].eq("real-data")
+    is_untrained = ~is_reference & rows["steps"].eq(0)
+    if primary is not None and direction in ("lower", "higher"):
+        score = rows[f"{primary}_mean"]
+        if direction == "higher":
+            score = -score
+        rankable = ~is_reference & ~is_untrained & rows["n_seeds"].gt(0) & np.isfinite(score)
+    else:
+        score = pd.Series(np.nan, index=rows.index)
+        rankable = pd.Series(False, index=rows.index)
+    rows["role"] = np.select(
+        [rankable, is_reference, is_untrained], ["ranked", "ref", "untrained"], "unranked"
+    )
+    rows["_role_order"] = rows["role"].map(ROLES.index)
+    rows["_score"] = score.where(rankable)
+    # Ties in the score fall back to the entry's names, so the order (and the
+    # rank numbers) never depends on insertion order.
+    rows = rows.sort_values(
+        ["_role_order", "_score", "model", "tricks", "steps", "batch_size", "kind"],
+        na_position="last",
+        kind="mergesort",
+    ).reset_index(drop=True)
+    ranked = rows["role"].eq("ranked")
+    rows["rank"] = pd.array([pd.NA] * len(rows), dtype="Int64")
+    rows.loc[ranked, "rank"] = np.arange(1, int(ranked.sum()) + 1)
+    metric_columns = [c for c in rows.columns if c.endswith(("_mean", "_std"))]
+    leading = [c for c in ROW_COLUMNS if c != "comparison_key"]
+    return rows[leading + metric_columns]
+
+
+def _merged_metric_params(records: list[RunRecord], notes: list[str]) -> dict[str, Any]:
+    """Metric parameters of the table's runs, merged per metric.
+
+    ``metric_params`` is not part of the comparison key (record.py: a metric
+    with non-default parameters gets another name), and different models in
+    one table may report different metrics, so the heading shows the union.
+    A metric reported with different parameters under one name is a plugin
+    bug worth flagging, not hiding.
+    """
+    merged: dict[str, Any] = {}
+    for record in records:
+        for metric, params in sorted((record.protocol.get("metric_params") or {}).items()):
+            if metric not in merged:
+                merged[metric] = params
+            elif merged[metric] != params:
+                notes.append(
+                    f"runs disagree on the parameters of metric {metric}; showing the first run's"
+                )
+    return merged
+
+
+def _majority(values: list[str], what: str, notes: list[str]) -> str | None:
+    """The most common value (ties broken by name); notes a disagreement."""
+    if not values:
+        return None
+    counts = Counter(values)
+    chosen = min(counts, key=lambda value: (-counts[value], value))
+    if len(counts) > 1:
+        seen = ", ".join(f"{value} ({counts[value]})" for value in sorted(counts))
+        notes.append(f"runs disagree on the {what}: {seen}; using {chosen}")
+    return chosen

@@ -1,0 +1,172 @@
+"""The built-in metrics as :class:`~ganbench.specs.MetricSpec` records.
+
+Each ``compute`` reads what it needs from :class:`~ganbench.eval.inputs.EvalInputs`,
+merges the caller's params over the defaults (the defaults are what the
+protocol records when nothing is overridden) and returns plain floats keyed
+exactly by the spec's ``outputs``. The eval protocol appends ``[space]`` to
+the names of metrics computed in a feature space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ganbench.errors import IncompatibleError
+from ganbench.metrics.class_coverage import class_coverage
+from ganbench.metrics.conditional_accuracy import conditional_accuracy
+from ganbench.metrics.frechet import fid_from_features
+from ganbench.metrics.inception_score import inception_score
+from ganbench.metrics.kid import kernel_inception_distance
+from ganbench.metrics.mode_coverage import mode_coverage
+from ganbench.specs import MetricSpec
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from ganbench.eval.inputs import EvalInputs
+
+KID_PARAMS: dict[str, Any] = {"subsets": 100, "subset_size": 1000, "degree": 3}
+IS_PARAMS: dict[str, Any] = {"splits": 10}
+CLASS_COVERAGE_PARAMS: dict[str, Any] = {"min_share": 0.1}
+MODE_COVERAGE_PARAMS: dict[str, Any] = {"n_std": 3.0, "min_count": 1}
+
+
+def _merged(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(params) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown metric params {sorted(unknown)}; known: {sorted(defaults)}")
+    return {**defaults, **params}
+
+
+def _fake_probs(inputs: EvalInputs, metric: str) -> Tensor:
+    probs = inputs.fake_probs()
+    if probs is None:
+        raise IncompatibleError(
+            f"metric {metric!r} needs class probabilities, but feature space "
+            f"{inputs.space!r} is not a classifier"
+        )
+    return probs
+
+
+def _compute_fid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
+    _merged({}, params)
+    return {"fid": fid_from_features(inputs.real_features(), inputs.fake_features())}
+
+
+def _compute_kid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
+    p = _merged(KID_PARAMS, params)
+    result = kernel_inception_distance(
+        inputs.real_features(),
+        inputs.fake_features(),
+        subsets=int(p["subsets"]),
+        subset_size=int(p["subset_size"]),
+        seed=inputs.seed,
+        degree=int(p["degree"]),
+    )
+    # The subset size can be clipped to the sample counts; record what was used.
+    return {"kid": result.mean, "kid_std": result.std, "kid_subset_size": float(result.subset_size)}
+
+
+def _compute_is(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
+    p = _merged(IS_PARAMS, params)
+    mean, std = inception_score(_fake_probs(inputs, "is"), splits=int(p["splits"]))
+    return {"is": mean, "is_std": std}
+
+
+def _compute_class_coverage(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
+    p = _merged(CLASS_COVERAGE_PARAMS, params)
+    if inputs.real.y is None:
+        raise IncompatibleError(
+            f"metric 'class-coverage' needs class labels on the reference split; "
+            f"dataset {inputs.info.name!r} has none"
+        )
+    result = class_coverage(
+        _fake_probs(inputs, "class-coverage"), inputs.real.y, min_share=float(p["min_share"])
+    )
+    return {"classes_covered": float(result.classes_covered), "class_kl": result.class_kl}
+
+
+def _compute_conditional_accuracy(
+    inputs: EvalInputs, params: Mapping[str, Any]
+) -> dict[str, float]:
+    _merged({}, params)
+    if inputs.fake_conditions.y is None:
+        raise IncompatibleError(
+            "metric 'conditional-accuracy' needs the classes the fakes were generated for; "
+            "the model is not class-conditional"
+        )
+    probs = _fake_probs(inputs, "conditional-accuracy")
+    return {"cond_acc": conditional_accuracy(probs, inputs.fake_conditions.y)}
+
+
+def _compute_mode_coverage(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
+    p = _merged(MODE_COVERAGE_PARAMS, params)
+    extras = inputs.info.extras
+    if "modes" not in extras or "mode_std" not in extras:
+        raise IncompatibleError(
+            f"metric 'mode-coverage' needs a mixture dataset with 'modes' and 'mode_std'; "
+            f"dataset {inputs.info.name!r} has none"
+        )
+    result = mode_coverage(
+        inputs.fake,
+        extras["modes"],
+        std=float(extras["mode_std"]),
+        n_std=float(p["n_std"]),
+        min_count=int(p["min_count"]),
+    )
+    return {
+        "modes_covered": float(result.modes_covered),
+        "high_quality_frac": result.high_quality_frac,
+        "mode_kl": result.mode_kl,
+    }
+
+
+BUILTIN_METRICS: list[MetricSpec] = [
+    MetricSpec(
+        name="fid",
+        compute=_compute_fid,
+        outputs={"fid": "lower"},
+        needs=("features",),
+        description="Fréchet distance between Gaussians fitted to real and fake features.",
+    ),
+    MetricSpec(
+        name="kid",
+        compute=_compute_kid,
+        outputs={"kid": "lower", "kid_std": "info", "kid_subset_size": "info"},
+        needs=("features",),
+        params=dict(KID_PARAMS),
+        description="Kernel Inception Distance: unbiased cubic-kernel MMD^2 over feature subsets.",
+    ),
+    MetricSpec(
+        name="is",
+        compute=_compute_is,
+        outputs={"is": "higher", "is_std": "info"},
+        needs=("probs",),
+        params=dict(IS_PARAMS),
+        description="Inception Score: exp(E KL(p(y|x) || p(y))) of the fakes' class probabilities.",
+    ),
+    MetricSpec(
+        name="class-coverage",
+        compute=_compute_class_coverage,
+        outputs={"classes_covered": "higher", "class_kl": "lower"},
+        needs=("probs", "reference_labels"),
+        params=dict(CLASS_COVERAGE_PARAMS),
+        description="Classes the evaluator finds among the fakes, and KL to the reference labels.",
+    ),
+    MetricSpec(
+        name="conditional-accuracy",
+        compute=_compute_conditional_accuracy,
+        outputs={"cond_acc": "higher"},
+        needs=("probs", "labels"),
+        description="Share of class-conditional fakes the evaluator assigns to the requested class.",
+    ),
+    MetricSpec(
+        name="mode-coverage",
+        compute=_compute_mode_coverage,
+        outputs={"modes_covered": "higher", "high_quality_frac": "higher", "mode_kl": "lower"},
+        needs=("modes",),
+        params=dict(MODE_COVERAGE_PARAMS),
+        description="Mixture modes hit by high-quality (within 3 std) fakes, and their KL to uniform.",
+    ),
+]

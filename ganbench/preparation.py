@@ -1,0 +1,310 @@
+"""Checking and resolving a run request before anything is written to disk.
+
+Every bad input (unknown names, flag values, a model that does not fit the
+dataset, missing data, a plugin breaking its contract) is raised from here as
+a one-line :class:`~ganbench.errors.GanbenchError`, so a failing run leaves
+no folder, checkpoint or store row behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganbench.data.types import Batch, DatasetOptions, GanDataset
+from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
+from ganbench.features.base import FeatureContext, FeatureExtractor
+from ganbench.model import GANModel
+from ganbench.paths import cache_dir
+from ganbench.registry import Registry
+from ganbench.run_request import RunRequest
+from ganbench.specs import DatasetSpec, MetricSpec, ModelSpec, TrickSpec
+from ganbench.tasks import TASK_FIELDS
+from ganbench.trick import Trick, overridden_hook_points
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class PreparedRun:
+    """Everything a run needs, resolved and checked."""
+
+    request: RunRequest
+    model_spec: ModelSpec
+    dataset_spec: DatasetSpec
+    dataset: GanDataset
+    model: GANModel
+    tricks: list[Trick]
+    trick_records: list[dict[str, Any]]
+    extractor: FeatureExtractor | None
+    metric_specs: dict[str, MetricSpec]
+    device: torch.device
+    steps: int
+    batch_size: int
+    checkpoint_every: int
+    n_fake: int
+
+    def model_config_hash(self) -> str:
+        """Hash of the model's name, architecture and data shape."""
+        blob = f"{self.model_spec.name}|{self.dataset.info.shape}|{self.model!r}".encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present, else CPU; ``cuda`` without CUDA is an error."""
+    if name not in DEVICE_CHOICES:
+        raise GanbenchError(f"unknown device {name!r}; valid choices: {', '.join(DEVICE_CHOICES)}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise GanbenchError("device 'cuda' requested but CUDA is not available; valid choices: auto, cpu")
+    return torch.device(name)
+
+
+def _convert(spec: TrickSpec, param_name: str, raw: str, types: Mapping[str, type]) -> Any:
+    target = types[param_name]
+    try:
+        if target is bool:
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1", "yes")
+        return target(raw)
+    except ValueError:
+        raise GanbenchError(
+            f"trick {spec.name!r}: parameter {param_name!r} must be {target.__name__}, got {raw!r}"
+        ) from None
+
+
+def parse_trick(text: str, registry: Registry) -> tuple[TrickSpec, dict[str, Any]]:
+    """``name``, ``name:value`` or ``name:key=value,key=value`` -> (spec, params)."""
+    name, _, rest = text.partition(":")
+    spec = registry.trick(name)
+    types = {p.name: p.type for p in spec.params}
+    params = {p.name: p.default for p in spec.params}
+    if rest:
+        for i, part in enumerate(rest.split(",")):
+            key, eq, raw = part.partition("=")
+            if not eq:
+                if i != 0 or not spec.params:
+                    raise GanbenchError(
+                        f"trick {spec.name!r}: cannot read {part!r}; use {spec.name}:VALUE or "
+                        f"{spec.name}:key=value (parameters: "
+                        f"{', '.join(p.name for p in spec.params) or 'none'})"
+                    )
+                key, raw = spec.params[0].name, part
+            if key not in types:
+                raise GanbenchError(
+                    f"trick {spec.name!r} has no parameter {key!r}; valid choices: "
+                    f"{', '.join(types) or '(none)'}"
+                )
+            params[key] = _convert(spec, key, raw, types)
+    return spec, params
+
+
+def check_model_fits(model_spec: ModelSpec, dataset_spec: DatasetSpec, registry: Registry,
+                     info) -> None:
+    """Raise :class:`IncompatibleError` naming what fits, if the pair does not."""
+    reason = None
+    needed = TASK_FIELDS[model_spec.task]
+    missing = [f for f in needed if f not in info.fields]
+    if info.kind not in model_spec.data_kinds:
+        reason = f"it takes {' or '.join(model_spec.data_kinds)} data, {info.name!r} is {info.kind} data"
+    elif missing:
+        reason = (
+            f"a {model_spec.task.value} model needs the field(s) {', '.join(missing)}, "
+            f"which {info.name!r} does not have"
+        )
+    elif model_spec.check is not None:
+        reason = model_spec.check(info)
+    if reason is None:
+        return
+    fitting = sorted(
+        name for name, spec in registry.datasets.items() if spec.kind in model_spec.data_kinds
+    )
+    raise IncompatibleError(
+        f"model {model_spec.name!r} does not fit dataset {info.name!r}: {reason}; "
+        f"datasets of a kind it takes: {', '.join(fitting) or '(none)'}"
+    )
+
+
+def _positive(name: str, value: int | None, allow_zero: bool = False) -> None:
+    if value is None:
+        return
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else ">= 1"
+        raise GanbenchError(f"--{name} must be an integer {bound}, got {value}")
+
+
+def build_model(model_spec: ModelSpec, dataset: GanDataset, device: torch.device) -> GANModel:
+    """Build the model and check its generator and discriminator outputs on a tiny batch."""
+    info = dataset.info
+    try:
+        model = model_spec.build(info)
+    except GanbenchError:
+        raise
+    except Exception as exc:
+        raise PluginContractError(
+            f"model {model_spec.name!r} failed to build for dataset {info.name!r}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    if not isinstance(model, GANModel):
+        raise PluginContractError(
+            f"model {model_spec.name!r}: build() returned {type(model).__name__}, not a GANModel"
+        )
+    probe = dataset.splits["train"].index(torch.arange(min(2, len(dataset.splits["train"]))))
+    model.to(device)
+    model.eval()
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            cond = probe.to(device)
+            fake = model.generate(model.sample_latent(len(probe), device), cond)
+            if tuple(fake.shape) != tuple(probe.x.shape):
+                raise PluginContractError(
+                    f"model {model_spec.name!r}: generator returned shape {tuple(fake.shape)}, "
+                    f"expected {tuple(probe.x.shape)} for dataset {info.name!r}"
+                )
+            logits = model.discriminate(cond.x, cond)
+            if tuple(logits.shape) != (len(probe),):
+                raise PluginContractError(
+                    f"model {model_spec.name!r}: discriminator returned shape "
+                    f"{tuple(logits.shape)}, expected ({len(probe)},) logits"
+                )
+    except GanbenchError:
+        raise
+    except Exception as exc:
+        raise PluginContractError(
+            f"model {model_spec.name!r} failed on a batch of {info.name!r}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    finally:
+        model.train()
+    return model
+
+
+def load_dataset(dataset_spec: DatasetSpec, request: RunRequest) -> GanDataset:
+    """Load through the plugin, with the run's data options."""
+    extra = {"path": request.data_path} if request.data_path else {}
+    options = DatasetOptions(
+        data_dir=Path(request.data_dir).expanduser() if request.data_dir else None,
+        download=request.download,
+        image_size=request.image_size,
+        extra=extra,
+    )
+    try:
+        dataset = dataset_spec.load(options)
+    except GanbenchError:
+        raise
+    except Exception as exc:
+        raise GanbenchError(
+            f"dataset {dataset_spec.name!r} failed to load: {type(exc).__name__}: {exc}"
+        ) from None
+    for split in ("train", "val", "test"):
+        if split not in dataset.splits or len(dataset.splits[split]) == 0:
+            raise PluginContractError(f"dataset {dataset_spec.name!r} has no {split!r} split")
+    return dataset
+
+
+def build_extractor(
+    request: RunRequest, dataset_spec: DatasetSpec, dataset: GanDataset, registry: Registry,
+    device: torch.device,
+) -> FeatureExtractor | None:
+    """The run's feature space (``none`` disables feature metrics)."""
+    name = request.feature_extractor or dataset_spec.feature_extractor
+    if name == "none":
+        return None
+    spec = registry.feature_extractor(name)
+    if spec.check is not None:
+        reason = spec.check(dataset.info)
+        if reason is not None:
+            fitting = sorted(
+                n for n, s in registry.feature_extractors.items()
+                if s.check is None or s.check(dataset.info) is None
+            )
+            raise IncompatibleError(
+                f"feature extractor {name!r} does not apply to dataset {dataset.info.name!r}: "
+                f"{reason}; valid choices: {', '.join(fitting + ['none'])}"
+            )
+    ctx = FeatureContext(cache_dir=cache_dir(), device=device)
+    return spec.build(dataset, ctx)
+
+
+def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
+    """Resolve and check everything in ``request``; raise one clear error if anything is off."""
+    model_spec = registry.model(request.model)
+    dataset_spec = registry.dataset(request.dataset)
+    device = resolve_device(request.device)
+    _positive("steps", request.steps, allow_zero=True)
+    _positive("batch-size", request.batch_size)
+    _positive("d-steps", request.d_steps)
+    _positive("checkpoint-every", request.checkpoint_every)
+    _positive("eval-samples", request.eval_samples)
+    _positive("image-size", request.image_size)
+    if request.seed < 0:
+        raise GanbenchError(f"--seed must be an integer >= 0, got {request.seed}")
+    parsed_tricks = [parse_trick(text, registry) for text in request.tricks]
+    if request.metrics is not None:
+        for name in request.metrics:
+            registry.metric(name)
+    if request.feature_extractor not in (None, "none"):
+        registry.feature_extractor(request.feature_extractor)
+
+    dataset = load_dataset(dataset_spec, request)
+    check_model_fits(model_spec, dataset_spec, registry, dataset.info)
+    steps = dataset_spec.default_steps if request.steps is None else request.steps
+    batch_size = request.batch_size or dataset_spec.default_batch_size
+    if batch_size > len(dataset.splits["train"]):
+        raise GanbenchError(
+            f"--batch-size {batch_size} exceeds the {len(dataset.splits['train'])} training "
+            f"samples of {dataset_spec.name!r}"
+        )
+    # Seed before building: default PyTorch initialisation draws from the global RNG.
+    torch.manual_seed(request.seed)
+    model = build_model(model_spec, dataset, device)
+
+    tricks: list[Trick] = []
+    records: list[dict[str, Any]] = []
+    for spec, params in parsed_tricks:
+        if spec.check is not None:
+            reason = spec.check(model)
+            if reason is not None:
+                raise IncompatibleError(
+                    f"trick {spec.name!r} does not apply to model {model_spec.name!r}: {reason}"
+                )
+        trick = spec.build(params)
+        undeclared = set(overridden_hook_points(trick)) - set(spec.hook_points)
+        if undeclared:
+            raise PluginContractError(
+                f"trick {spec.name!r} overrides hook points it does not declare: "
+                f"{', '.join(sorted(undeclared))}"
+            )
+        tricks.append(trick)
+        records.append({"name": spec.name, "params": params})
+
+    extractor = build_extractor(request, dataset_spec, dataset, registry, device)
+    checkpoint_every = request.checkpoint_every or max(1, steps // 10)
+    return PreparedRun(
+        request=request,
+        model_spec=model_spec,
+        dataset_spec=dataset_spec,
+        dataset=dataset,
+        model=model,
+        tricks=tricks,
+        trick_records=records,
+        extractor=extractor,
+        metric_specs=dict(registry.metrics),
+        device=device,
+        steps=steps,
+        batch_size=batch_size,
+        checkpoint_every=checkpoint_every,
+        n_fake=request.eval_samples or dataset_spec.eval_samples,
+    )
+
+
+def first_rows(batch: Batch, n: int) -> Batch:
+    """The first ``n`` rows of a batch."""
+    return batch.index(torch.arange(min(n, len(batch))))

@@ -1,0 +1,246 @@
+"""One run, end to end: prepare, train, select, evaluate, record, store.
+
+The run folder (``runs/<run_id>/``) holds ``config.json``, ``checkpoints/``
+(``last.pt`` and ``best.pt``), ``record.json``, ``samples.png`` and
+``curves.csv``/``curves.png``. A killed run resumes from ``last.pt`` with
+``ganbench run --resume RUN`` and ends with the numbers an uninterrupted run
+would have reached. The store gets the run in one transaction at the end.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganbench.errors import GanbenchError
+from ganbench.eval.protocol import (
+    EvalSettings,
+    Evaluation,
+    evaluate_model,
+    evaluate_real_data,
+    make_validator,
+    primary_metric_name,
+    protocol_record,
+)
+from ganbench.eval.record import RunRecord, comparison_key
+from ganbench.preparation import PreparedRun, first_rows, prepare_run
+from ganbench.progress import TrainingProgress
+from ganbench.provenance import versions
+from ganbench.registry import Registry
+from ganbench.report.plots import save_sample_grid, save_training_curves
+from ganbench.results.atomic import atomic_write_json
+from ganbench.results.store import ResultsStore
+from ganbench.run_request import CONFIG_FILE, RunRequest, read_run_config
+from ganbench.train.loop import Trainer, TrainSettings, load_selected_generator
+from ganbench.train.trick_chain import TrickChain
+
+RECORD_FILE = "record.json"
+SAMPLES_FILE = "samples.png"
+GRID_SAMPLES = 64
+#: Validation uses at most this many generated samples per checkpoint.
+MAX_VALIDATION_SAMPLES = 5000
+
+
+@dataclass(frozen=True)
+class RunPlaces:
+    """Where runs and results go."""
+
+    runs_dir: Path
+    store_path: Path
+
+
+def new_run_id(request: RunRequest) -> str:
+    """``<model>-<dataset>-s<seed>-<UTC time>-<random>``: sortable and unique."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{request.model}-{request.dataset}-s{request.seed}-{stamp}-{secrets.token_hex(2)}"
+
+
+def find_run_dir(run: str, runs_dir: Path) -> Path:
+    """A run folder from a path or a run id under ``runs_dir``."""
+    for candidate in (Path(run), runs_dir / run):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise GanbenchError(
+        f"no run {run!r}: neither {run!r} nor {str(runs_dir / run)!r} holds a {CONFIG_FILE}"
+    )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _training_fields(prep: PreparedRun, d_steps: int) -> dict[str, Any]:
+    return {
+        "model": prep.model_spec.name,
+        "model_config_hash": prep.model_config_hash(),
+        "seed": prep.request.seed,
+        "steps": prep.steps,
+        "batch_size": prep.batch_size,
+        "d_steps_per_g_step": d_steps,
+        "tricks": prep.trick_records,
+        "device": prep.device.type,
+    }
+
+
+def _save_samples(prep: PreparedRun, evaluation: Evaluation, path: Path) -> None:
+    if prep.dataset.info.kind == "image":
+        save_sample_grid(evaluation.fake[:GRID_SAMPLES], path)
+    else:
+        save_sample_grid(evaluation.fake, path, reference=prep.dataset.splits["test"].x)
+
+
+def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> None:
+    """Store the dataset's real-data row for this protocol, once."""
+    if store.has_real_data_row(prep.dataset.info.name, key):
+        return
+    start = time.perf_counter()
+    settings = EvalSettings(n_fake=prep.n_fake, seed=0, metrics=prep.request.metrics)
+    evaluation = evaluate_real_data(prep.dataset, prep.extractor, prep.metric_specs, settings)
+    protocol = protocol_record(
+        prep.dataset, prep.extractor, evaluation.results, prep.n_fake, selection=None,
+        training={"model": "real-data", "seed": 0, "steps": 0, "batch_size": 0, "tricks": [],
+                  "device": prep.device.type},
+        provenance=versions(),
+    )
+    protocol["wall_time_s"] = round(time.perf_counter() - start, 3)
+    record = RunRecord(
+        run_id=f"real-data-{prep.dataset.info.name}-{key}",
+        kind="real-data",
+        status="completed",
+        model="real-data",
+        dataset=prep.dataset.info.name,
+        task=prep.model_spec.task.value,
+        metrics=evaluation.results.values,
+        directions=evaluation.results.directions,
+        primary_metric=primary_metric_name(
+            prep.metric_specs, prep.dataset_spec.primary_metric, prep.extractor
+        ),
+        protocol=protocol,
+        comparison_key=comparison_key(protocol),
+        wall_time_s=protocol["wall_time_s"],
+        created_at=_now(),
+    )
+    if record.comparison_key == key:
+        store.add(record)
+
+
+def execute_run(
+    registry: Registry,
+    request: RunRequest,
+    places: RunPlaces,
+    *,
+    quiet: bool = False,
+    resume_dir: Path | None = None,
+) -> RunRecord:
+    """Run ``request`` (or resume the run in ``resume_dir``) and return its record."""
+    prep = prepare_run(request, registry)  # raises before anything is written
+    if resume_dir is not None:
+        run_dir = resume_dir
+        run_id, _ = read_run_config(run_dir)
+    else:
+        run_id = new_run_id(request)
+        run_dir = places.runs_dir / run_id
+        run_dir.mkdir(parents=True, exist_ok=False)
+        atomic_write_json(run_dir / CONFIG_FILE, {"run_id": run_id, "request": request.to_json()})
+    checkpoint_dir = run_dir / "checkpoints"
+    primary = prep.dataset_spec.primary_metric
+    primary_name = primary_metric_name(prep.metric_specs, primary, prep.extractor)
+    lower_is_better = True
+    if primary_name is not None:
+        spec_outputs = [s.outputs for s in prep.metric_specs.values() if primary in s.outputs]
+        lower_is_better = spec_outputs[0][primary] != "higher"
+    validator = make_validator(
+        prep.dataset, prep.extractor, prep.metric_specs, primary,
+        n_fake=min(prep.n_fake, MAX_VALIDATION_SAMPLES), seed=request.seed, device=prep.device,
+    )
+    settings = TrainSettings(
+        steps=prep.steps, batch_size=prep.batch_size, seed=request.seed,
+        d_steps=request.d_steps, checkpoint_every=prep.checkpoint_every,
+        select_lower_is_better=lower_is_better,
+    )
+    progress = TrainingProgress(prep.steps, f"{request.model} on {request.dataset}", quiet=quiet)
+    trainer = Trainer(
+        prep.model, prep.dataset.splits["train"].to(prep.device), TrickChain(prep.tricks),
+        settings, prep.device, checkpoint_dir, paired=prep.dataset.info.paired,
+        validator=validator, progress=progress,
+    )
+    with progress:
+        outcome = trainer.run(resume=resume_dir is not None)
+
+    eval_start = time.perf_counter()
+    values: dict[str, float] = {}
+    directions: dict[str, str] = {}
+    selected = None
+    evaluation: Evaluation | None = None
+    if outcome.status == "completed":
+        selected = load_selected_generator(prep.model, checkpoint_dir)
+        evaluation = evaluate_model(
+            prep.model, prep.dataset, prep.extractor, prep.metric_specs,
+            EvalSettings(n_fake=prep.n_fake, seed=request.seed, metrics=request.metrics),
+            prep.device,
+        )
+        values, directions = evaluation.results.values, evaluation.results.directions
+    wall_time = outcome.wall_time_s + (time.perf_counter() - eval_start)
+
+    results_params = evaluation.results if evaluation is not None else None
+    from ganbench.eval.metrics_runner import MetricResults
+
+    protocol = protocol_record(
+        prep.dataset, prep.extractor, results_params or MetricResults(), prep.n_fake,
+        selection={
+            "split": "val", "metric": primary_name, "every": prep.checkpoint_every,
+            "n_fake": min(prep.n_fake, MAX_VALIDATION_SAMPLES),
+        } if validator is not None else None,
+        training=_training_fields(prep, outcome.d_steps),
+        provenance=versions(),
+    )
+    protocol["wall_time_s"] = round(wall_time, 3)
+    record = RunRecord(
+        run_id=run_id,
+        kind="model",
+        status=outcome.status,  # type: ignore[arg-type]
+        model=prep.model_spec.name,
+        dataset=prep.dataset.info.name,
+        task=prep.model_spec.task.value,
+        tricks=prep.trick_records,
+        seed=request.seed,
+        steps=prep.steps,
+        steps_done=outcome.steps_done,
+        batch_size=prep.batch_size,
+        selected_step=selected,
+        diverged_at_step=outcome.diverged_at_step,
+        metrics=values,
+        directions=directions,
+        primary_metric=primary_name,
+        protocol=protocol,
+        comparison_key=comparison_key(protocol),
+        wall_time_s=round(wall_time, 3),
+        created_at=_now(),
+        run_dir=str(run_dir),
+    )
+    if evaluation is not None:
+        _save_samples(prep, evaluation, run_dir / SAMPLES_FILE)
+    if outcome.curves:
+        rows = [
+            {("val_" + (primary_name or "metric") if k == "val_metric" else k): v
+             for k, v in row.items()}
+            for row in outcome.curves
+        ]
+        save_training_curves(rows, run_dir / "curves.csv", run_dir / "curves.png")
+    atomic_write_json(run_dir / RECORD_FILE, record.to_dict())
+    store = ResultsStore(places.store_path)
+    store.add(record)
+    if outcome.status == "completed":
+        _ensure_real_data_row(prep, store, record.comparison_key)
+    return record
+
+
+def preview_batch(prep: PreparedRun, n: int = 8) -> torch.Tensor:
+    """A few training images (for docs and debugging)."""
+    return first_rows(prep.dataset.splits["train"], n).x

@@ -1,0 +1,156 @@
+"""Registration records: what a plugin hands to ``register(...)``.
+
+Each spec is validated on registration (see :mod:`ganbench.registry`): a
+missing field, a bad name or a duplicate is reported against the plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from ganbench.data.types import DataInfo, DataKind, DatasetOptions, GanDataset
+from ganbench.tasks import TaskKind
+
+if TYPE_CHECKING:
+    from ganbench.eval.inputs import EvalInputs
+    from ganbench.features.base import FeatureContext, FeatureExtractor
+    from ganbench.model import GANModel
+    from ganbench.trick import Trick
+
+Direction = Literal["lower", "higher", "info"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """An architecture.
+
+    Attributes:
+        name: CLI name (``--plugin NAME``): lowercase letters, digits, ``-``.
+        build: ``build(info) -> GANModel`` sized for the dataset described.
+        task: the task kind the model serves.
+        data_kinds: which data it accepts (``"image"``, ``"vector"``).
+        paper: the paper (and section) the architecture comes from.
+        description: one line for ``ganbench plugins``.
+        check: optional ``check(info) -> reason or None`` for constraints
+            beyond task and data kind (channel counts, sizes).
+    """
+
+    name: str
+    build: Callable[[DataInfo], GANModel]
+    task: TaskKind
+    data_kinds: tuple[DataKind, ...]
+    paper: str
+    description: str = ""
+    check: Callable[[DataInfo], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset.
+
+    Attributes:
+        name: CLI name (``--dataset NAME``).
+        load: ``load(options) -> GanDataset`` with train/val/test splits;
+            raises :class:`ganbench.errors.DataMissingError` for missing files.
+        kind: ``"image"`` or ``"vector"``.
+        description: one line for ``ganbench plugins``.
+        feature_extractor: the default feature space's extractor name.
+        primary_metric: the metric (without feature space) that ranks
+            leaderboard rows and selects checkpoints on the validation split.
+        default_steps, default_batch_size: the standard budget.
+        eval_samples: n_fake of the eval protocol.
+    """
+
+    name: str
+    load: Callable[[DatasetOptions], GanDataset]
+    kind: DataKind
+    description: str = ""
+    feature_extractor: str = "evaluator"
+    primary_metric: str = "fid"
+    default_steps: int = 2000
+    default_batch_size: int = 64
+    eval_samples: int = 1000
+
+
+@dataclass(frozen=True)
+class TrickParam:
+    """One parameter of a trick: ``--trick NAME:VALUE`` sets the first."""
+
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class TrickSpec:
+    """A training trick.
+
+    Attributes:
+        name: CLI name (``--trick NAME[:VALUE | :key=value,...]``).
+        build: ``build(params) -> Trick`` from the parsed parameters.
+        hook_points: the hook points the trick uses (names from
+            :data:`ganbench.trick.HOOK_POINTS`).
+        params: its parameters, the first one positional.
+        description: one line for ``ganbench plugins``; cite the source.
+        check: optional ``check(model) -> reason or None`` when the trick
+            does not apply to a model (e.g. targets under a Wasserstein loss).
+    """
+
+    name: str
+    build: Callable[[Mapping[str, Any]], Trick]
+    hook_points: tuple[str, ...]
+    params: tuple[TrickParam, ...] = ()
+    description: str = ""
+    check: Callable[[GANModel], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric.
+
+    Attributes:
+        name: CLI name (``--metric NAME``), e.g. ``"fid"``.
+        compute: ``compute(inputs, params) -> {output: value}``; outputs
+            are named by ``outputs`` and get ``[space]`` appended when the
+            metric works in a feature space.
+        outputs: output name -> ``"lower"``/``"higher"`` is better, or ``"info"``.
+        needs: what the eval inputs must offer: ``"features"``, ``"probs"``,
+            ``"labels"`` (class-conditional fakes), ``"reference_labels"``
+            (labels on the reference split), ``"modes"`` (mixture data).
+        params: default parameters; recorded in the protocol record.
+        description: one line for the README and ``ganbench plugins``.
+    """
+
+    name: str
+    compute: Callable[[EvalInputs, Mapping[str, Any]], Mapping[str, float]]
+    outputs: Mapping[str, Direction]
+    needs: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def in_feature_space(self) -> bool:
+        """Whether the values depend on a feature extractor."""
+        return "features" in self.needs or "probs" in self.needs
+
+
+@dataclass(frozen=True)
+class FeatureExtractorSpec:
+    """A feature space.
+
+    Attributes:
+        name: CLI name (``--feature-extractor NAME``).
+        build: ``build(dataset, ctx) -> FeatureExtractor``; may train and
+            cache a network (domain evaluators) or load weights.
+        check: ``check(info) -> reason or None`` when the space does not
+            apply to a dataset.
+        description: one line for ``ganbench plugins``.
+    """
+
+    name: str
+    build: Callable[[GanDataset, FeatureContext], FeatureExtractor]
+    check: Callable[[DataInfo], str | None] | None = None
+    description: str = ""

@@ -1,0 +1,1 @@
+"""The standard train protocol: losses, the training step, the loop, checkpoints."""
