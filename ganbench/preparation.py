@@ -203,6 +203,11 @@ def load_dataset(dataset_spec: DatasetSpec, request: RunRequest) -> GanDataset:
         raise GanbenchError(
             f"dataset {dataset_spec.name!r} failed to load: {type(exc).__name__}: {exc}"
         ) from None
+    if not isinstance(dataset, GanDataset):
+        raise PluginContractError(
+            f"dataset {dataset_spec.name!r}: load() returned {type(dataset).__name__}, "
+            "not a GanDataset"
+        )
     for split in ("train", "val", "test"):
         if split not in dataset.splits or len(dataset.splits[split]) == 0:
             raise PluginContractError(f"dataset {dataset_spec.name!r} has no {split!r} split")

@@ -191,6 +191,12 @@ def _load_file_module(path: Path) -> ModuleType:
     return module
 
 
+def _version_text(plugin: object) -> str | None:
+    """The plugin's ``__version__`` as text (some plugins state a number)."""
+    version = getattr(plugin, "__version__", None)
+    return None if version is None else str(version)
+
+
 def _check_api_version(module: object) -> str | None:
     """A mismatch message if the plugin states another plugin API version."""
     from ganbench.api import API_VERSION
@@ -230,6 +236,13 @@ class PluginLoader:
             self.pm.register(plugin, name=report.name)
         except Exception as exc:  # pluggy rejects malformed hook implementations
             report.add_error(_error_line(exc))
+            return
+        unknown = sorted(c.name for c in self.pm.get_hookcallers(plugin) or () if not c.has_spec())
+        if unknown:
+            report.add_error(
+                f"unknown hook(s) {', '.join(unknown)}; valid hooks: "
+                f"{', '.join(hook for _, hook, _ in KINDS)}"
+            )
 
     def load_core(self) -> None:
         """Register the core's own metrics and feature extractors."""
@@ -262,7 +275,7 @@ class PluginLoader:
             plugin: object | None = None
             try:
                 plugin = ep.load()
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 report.add_error(f"import failed: {_error_line(exc)}")
             self._add(plugin, report)
 
@@ -279,19 +292,22 @@ class PluginLoader:
             plugin: ModuleType | None = None
             try:
                 plugin = _load_file_module(path)
-                report.version = getattr(plugin, "__version__", None)
-            except Exception as exc:
+                report.version = _version_text(plugin)
+            except (Exception, SystemExit) as exc:
                 report.add_error(f"import failed: {_error_line(exc)}")
             self._add(plugin, report)
 
     def collect(self) -> Registry:
         """Call every registration hook of every plugin, one plugin at a time."""
         registry = Registry()
+        load_order = {name: i for i, name in enumerate(self.reports)}
         for kind, hook_name, spec_class in KINDS:
             hook = getattr(self.pm.hook, hook_name)
             # Call implementations one by one (pluggy's own call would stop at
             # the first exception and not say which plugin raised).
-            for impl in hook.get_hookimpls():  # registration order
+            # Load order, so the first plugin loaded keeps a name whatever its
+            # tryfirst/trylast markers (pluggy's own order puts trylast first).
+            for impl in sorted(hook.get_hookimpls(), key=lambda i: load_order[i.plugin_name]):
                 report = self.reports[impl.plugin_name]
                 registered = report.registers.setdefault(kind, [])
 
@@ -313,7 +329,7 @@ class PluginLoader:
 
                 try:
                     impl.function(register=register)
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:
                     report.add_error(f"{hook_name} raised {_error_line(exc)}")
                 if not registered:
                     report.registers.pop(kind, None)
@@ -345,7 +361,7 @@ def load_registry(
     if plugins_dir is not None:
         loader.load_directory(plugins_dir)
     for name, plugin in extra_plugins:
-        loader._add(plugin, PluginReport(name, getattr(plugin, "__version__", None), "in-process"))
+        loader._add(plugin, PluginReport(name, _version_text(plugin), "in-process"))
     return loader.collect()
 
 

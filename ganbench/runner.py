@@ -10,6 +10,7 @@ would have reached. The store gets the run in one transaction at the end.
 from __future__ import annotations
 
 import secrets
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from typing import Any
 import torch
 
 from ganbench.errors import GanbenchError
+from ganbench.eval.metrics_runner import MetricResults
 from ganbench.eval.protocol import (
     EvalSettings,
     Evaluation,
@@ -130,34 +132,19 @@ def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> N
         store.add(record)
 
 
-def execute_run(
-    registry: Registry,
-    request: RunRequest,
-    places: RunPlaces,
-    *,
-    quiet: bool = False,
-    resume_dir: Path | None = None,
-) -> RunRecord:
-    """Run ``request`` (or resume the run in ``resume_dir``) and return its record."""
-    prep = prepare_run(request, registry)  # raises before anything is written
-    if resume_dir is not None:
-        run_dir = resume_dir
-        run_id, _ = read_run_config(run_dir)
-    else:
-        run_id = new_run_id(request)
-        run_dir = places.runs_dir / run_id
-        run_dir.mkdir(parents=True, exist_ok=False)
-        atomic_write_json(run_dir / CONFIG_FILE, {"run_id": run_id, "request": request.to_json()})
-    checkpoint_dir = run_dir / "checkpoints"
+def _train(prep: PreparedRun, checkpoint_dir: Path, quiet: bool, resume: bool):
+    """Train under the standard protocol; returns the outcome and the selection settings."""
+    request = prep.request
     primary = prep.dataset_spec.primary_metric
     primary_name = primary_metric_name(prep.metric_specs, primary, prep.extractor)
     lower_is_better = True
     if primary_name is not None:
-        spec_outputs = [s.outputs for s in prep.metric_specs.values() if primary in s.outputs]
-        lower_is_better = spec_outputs[0][primary] != "higher"
+        outputs = [s.outputs for _, s in sorted(prep.metric_specs.items()) if primary in s.outputs]
+        lower_is_better = outputs[0][primary] != "higher"
+    n_val = min(prep.n_fake, MAX_VALIDATION_SAMPLES)
     validator = make_validator(
         prep.dataset, prep.extractor, prep.metric_specs, primary,
-        n_fake=min(prep.n_fake, MAX_VALIDATION_SAMPLES), seed=request.seed, device=prep.device,
+        n_fake=n_val, seed=request.seed, device=prep.device,
     )
     settings = TrainSettings(
         steps=prep.steps, batch_size=prep.batch_size, seed=request.seed,
@@ -171,13 +158,41 @@ def execute_run(
         validator=validator, progress=progress,
     )
     with progress:
-        outcome = trainer.run(resume=resume_dir is not None)
+        outcome = trainer.run(resume=resume)
+    selection = None
+    if validator is not None:
+        selection = {
+            "split": "val", "metric": primary_name, "every": prep.checkpoint_every,
+            "n_fake": n_val,
+        }
+    return outcome, selection, primary_name
+
+
+def _write_run_files(
+    prep: PreparedRun, record: RunRecord, evaluation: Evaluation | None, curves: list, run_dir: Path
+) -> None:
+    """Sample grid, training curves and the record, next to the checkpoints."""
+    if evaluation is not None:
+        _save_samples(prep, evaluation, run_dir / SAMPLES_FILE)
+    if curves:
+        val_name = "val_" + (record.primary_metric or "metric")
+        rows = [{(val_name if k == "val_metric" else k): v for k, v in row.items()} for row in curves]
+        save_training_curves(rows, run_dir / "curves.csv", run_dir / "curves.png")
+    atomic_write_json(run_dir / RECORD_FILE, record.to_dict())
+
+
+def _complete_run(
+    prep: PreparedRun, run_id: str, run_dir: Path, places: RunPlaces, quiet: bool, resume: bool
+) -> RunRecord:
+    """Train, select, evaluate, record and store one prepared run."""
+    request = prep.request
+    checkpoint_dir = run_dir / "checkpoints"
+    outcome, selection, primary_name = _train(prep, checkpoint_dir, quiet, resume)
 
     eval_start = time.perf_counter()
-    values: dict[str, float] = {}
-    directions: dict[str, str] = {}
-    selected = None
+    selected: int | None = None
     evaluation: Evaluation | None = None
+    results = MetricResults()
     if outcome.status == "completed":
         selected = load_selected_generator(prep.model, checkpoint_dir)
         evaluation = evaluate_model(
@@ -185,22 +200,16 @@ def execute_run(
             EvalSettings(n_fake=prep.n_fake, seed=request.seed, metrics=request.metrics),
             prep.device,
         )
-        values, directions = evaluation.results.values, evaluation.results.directions
-    wall_time = outcome.wall_time_s + (time.perf_counter() - eval_start)
-
-    results_params = evaluation.results if evaluation is not None else None
-    from ganbench.eval.metrics_runner import MetricResults
+        results = evaluation.results
+    wall_time = round(outcome.wall_time_s + (time.perf_counter() - eval_start), 3)
 
     protocol = protocol_record(
-        prep.dataset, prep.extractor, results_params or MetricResults(), prep.n_fake,
-        selection={
-            "split": "val", "metric": primary_name, "every": prep.checkpoint_every,
-            "n_fake": min(prep.n_fake, MAX_VALIDATION_SAMPLES),
-        } if validator is not None else None,
+        prep.dataset, prep.extractor, results, prep.n_fake,
+        selection=selection,
         training=_training_fields(prep, outcome.d_steps),
         provenance=versions(),
     )
-    protocol["wall_time_s"] = round(wall_time, 3)
+    protocol["wall_time_s"] = wall_time
     record = RunRecord(
         run_id=run_id,
         kind="model",
@@ -215,30 +224,51 @@ def execute_run(
         batch_size=prep.batch_size,
         selected_step=selected,
         diverged_at_step=outcome.diverged_at_step,
-        metrics=values,
-        directions=directions,
+        metrics=results.values,
+        directions=results.directions,
         primary_metric=primary_name,
         protocol=protocol,
         comparison_key=comparison_key(protocol),
-        wall_time_s=round(wall_time, 3),
+        wall_time_s=wall_time,
         created_at=_now(),
         run_dir=str(run_dir),
     )
-    if evaluation is not None:
-        _save_samples(prep, evaluation, run_dir / SAMPLES_FILE)
-    if outcome.curves:
-        rows = [
-            {("val_" + (primary_name or "metric") if k == "val_metric" else k): v
-             for k, v in row.items()}
-            for row in outcome.curves
-        ]
-        save_training_curves(rows, run_dir / "curves.csv", run_dir / "curves.png")
-    atomic_write_json(run_dir / RECORD_FILE, record.to_dict())
+    _write_run_files(prep, record, evaluation, outcome.curves, run_dir)
     store = ResultsStore(places.store_path)
     store.add(record)
     if outcome.status == "completed":
         _ensure_real_data_row(prep, store, record.comparison_key)
     return record
+
+
+def execute_run(
+    registry: Registry,
+    request: RunRequest,
+    places: RunPlaces,
+    *,
+    quiet: bool = False,
+    resume_dir: Path | None = None,
+) -> RunRecord:
+    """Run ``request`` (or resume the run in ``resume_dir``) and return its record.
+
+    Bad input raises before anything is written. A plugin that breaks its
+    contract mid-run (a metric returning garbage, a NaN-free shape error)
+    removes the new run's folder, so nothing half-written remains; a killed
+    or interrupted run keeps its folder so that it can be resumed.
+    """
+    prep = prepare_run(request, registry)  # raises before anything is written
+    if resume_dir is not None:
+        run_id, _ = read_run_config(resume_dir)
+        return _complete_run(prep, run_id, resume_dir, places, quiet, resume=True)
+    run_id = new_run_id(request)
+    run_dir = places.runs_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    atomic_write_json(run_dir / CONFIG_FILE, {"run_id": run_id, "request": request.to_json()})
+    try:
+        return _complete_run(prep, run_id, run_dir, places, quiet, resume=False)
+    except GanbenchError:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def preview_batch(prep: PreparedRun, n: int = 8) -> torch.Tensor:

@@ -92,7 +92,7 @@ def test_expected_metrics_are_registered() -> None:
 def test_spec_is_well_formed(spec: MetricSpec) -> None:
     assert re.fullmatch(r"[a-z0-9-]+", spec.name)
     assert spec.outputs and set(spec.outputs.values()) <= {"lower", "higher", "info"}
-    assert set(spec.needs) <= {"features", "probs", "labels", "modes"}
+    assert set(spec.needs) <= {"features", "probs", "labels", "reference_labels", "modes"}
     assert spec.description
 
 

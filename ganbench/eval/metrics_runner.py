@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ganbench.errors import IncompatibleError
+from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
 from ganbench.eval.inputs import EvalInputs
 from ganbench.specs import MetricSpec
 
@@ -61,10 +61,28 @@ def compute_metrics(specs: Iterable[MetricSpec], inputs: EvalInputs) -> MetricRe
     results = MetricResults()
     for spec in specs:
         params = dict(spec.params)
-        outputs = spec.compute(inputs, params)
+        try:
+            outputs = spec.compute(inputs, params)
+        except GanbenchError:
+            raise
+        except Exception as exc:
+            raise PluginContractError(
+                f"metric {spec.name!r} failed: {type(exc).__name__}: {exc}"
+            ) from None
+        if not isinstance(outputs, Mapping):
+            raise PluginContractError(
+                f"metric {spec.name!r}: compute() returned {type(outputs).__name__}, expected a "
+                f"mapping of its outputs ({', '.join(spec.outputs)}) to numbers"
+            )
         results.params[spec.name] = params
         for output, value in outputs.items():
             name = full_name(output, spec, inputs.space)
-            results.values[name] = float(value)
+            try:
+                results.values[name] = float(value)
+            except (TypeError, ValueError):
+                raise PluginContractError(
+                    f"metric {spec.name!r}: output {output!r} is {type(value).__name__}, "
+                    "not a number"
+                ) from None
             results.directions[name] = spec.outputs.get(output, "info")
     return results

@@ -125,6 +125,9 @@ class Trainer:
                 "rng": rng_state(self.device),
                 "stream_position": self.stream.position,
                 "curves": state["curves"],
+                # The partial loss window, so a resumed run logs the same rows.
+                "window": state["window"],
+                "window_n": state["window_n"],
                 "best_step": state["best_step"],
                 "best_value": state["best_value"],
                 "wall_time_s": state["wall_time_s"],
@@ -143,6 +146,8 @@ class Trainer:
         self.stream.position = int(payload["stream_position"])
         return {
             "curves": list(payload["curves"]),
+            "window": dict(payload.get("window", {})),
+            "window_n": int(payload.get("window_n", 0)),
             "best_step": payload["best_step"],
             "best_value": payload["best_value"],
             "wall_time_s": float(payload["wall_time_s"]),
@@ -186,6 +191,7 @@ class Trainer:
         state: dict[str, Any] = {
             "curves": [], "best_step": None, "best_value": None, "wall_time_s": 0.0,
             "status": "running", "diverged_at_step": None, "step": 0,
+            "window": {}, "window_n": 0,
         }
         if resume and (self.checkpoint_dir / LAST_CHECKPOINT).exists():
             state = self._restore(ctx, load_checkpoint(self.checkpoint_dir / LAST_CHECKPOINT))
@@ -195,8 +201,8 @@ class Trainer:
         self.model.train()
         if self.progress is not None:
             self.progress.start_at(start_step)
-        window: dict[str, float] = {}
-        window_n = 0
+        window: dict[str, float] = state["window"]
+        window_n: int = state["window_n"]
         step = start_step
         while state["status"] == "running" and step < settings.steps:
             ctx.step = step
@@ -215,6 +221,7 @@ class Trainer:
                     {"step": step, **{k: v / window_n for k, v in window.items()}}
                 )
                 window, window_n = {}, 0
+            state["window"], state["window_n"] = window, window_n
             if self.progress is not None:
                 self.progress.update(step, values)
             at_end = step == settings.steps or ctx.stop_requested

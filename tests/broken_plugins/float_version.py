@@ -1,0 +1,3 @@
+"""States its version as a number instead of a string."""
+
+__version__ = 1.5
