@@ -65,6 +65,19 @@ class GANModel(nn.Module):
         """(generator optimizer, discriminator optimizer) with the paper's settings."""
         raise NotImplementedError
 
+    def adam_optimizers(
+        self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999)
+    ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        """Adam for G and for D with one setting (DCGAN's defaults unless told).
+
+        A convenience for :meth:`configure_optimizers`, which most papers of the
+        GAN literature since DCGAN fill with the same pair.
+        """
+        return (
+            torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
+            torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas),
+        )
+
     def init_weights(self) -> None:
         """Initialise weights as the paper says (default: PyTorch's own)."""
 

@@ -98,8 +98,15 @@ def _save_samples(prep: PreparedRun, evaluation: Evaluation, path: Path) -> None
 
 
 def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> None:
-    """Store the dataset's real-data row for this protocol, once."""
-    if store.has_real_data_row(prep.dataset.info.name, key):
+    """Store the dataset's real-data row for this protocol and task kind, once.
+
+    One row per task kind, because leaderboards are per (task, dataset): the
+    class-conditional table of digits needs its scale as much as the
+    unconditional one.
+    """
+    task = prep.model_spec.task.value
+    run_id = f"real-data-{task}-{prep.dataset.info.name}-{key}"
+    if store.get(run_id) is not None:
         return
     start = time.perf_counter()
     settings = EvalSettings(n_fake=prep.n_fake, seed=0, metrics=prep.request.metrics)
@@ -112,12 +119,12 @@ def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> N
     )
     protocol["wall_time_s"] = round(time.perf_counter() - start, 3)
     record = RunRecord(
-        run_id=f"real-data-{prep.dataset.info.name}-{key}",
+        run_id=run_id,
         kind="real-data",
         status="completed",
         model="real-data",
         dataset=prep.dataset.info.name,
-        task=prep.model_spec.task.value,
+        task=task,
         metrics=evaluation.results.values,
         directions=evaluation.results.directions,
         primary_metric=primary_metric_name(

@@ -104,11 +104,8 @@ class ConditionalGAN(GANModel):
         return self.discriminator(x, self._onehot(cond))
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        betas = (0.5, 0.999)
-        return (
-            torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=betas),
-            torch.optim.Adam(self.discriminator.parameters(), lr=2e-4, betas=betas),
-        )
+        """Adam(2e-4, beta1 0.5): see the module docstring for why not SGD."""
+        return self.adam_optimizers(lr=2e-4, betas=(0.5, 0.999))
 
 
 @ganbench.hookimpl

@@ -140,11 +140,8 @@ class DCGAN(GANModel):
         return self.discriminator(x)
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        betas = (0.5, 0.999)
-        return (
-            torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=betas),
-            torch.optim.Adam(self.discriminator.parameters(), lr=2e-4, betas=betas),
-        )
+        """Adam(2e-4, beta1 0.5) for both networks (section 4)."""
+        return self.adam_optimizers(lr=2e-4, betas=(0.5, 0.999))
 
 
 @ganbench.hookimpl

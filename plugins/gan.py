@@ -82,11 +82,8 @@ class GoodfellowGAN(GANModel):
         return self.discriminator(x)
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        betas = (0.5, 0.999)
-        return (
-            torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=betas),
-            torch.optim.Adam(self.discriminator.parameters(), lr=2e-4, betas=betas),
-        )
+        """Adam(2e-4, beta1 0.5) for both networks, as the Keras example."""
+        return self.adam_optimizers(lr=2e-4, betas=(0.5, 0.999))
 
 
 @ganbench.hookimpl

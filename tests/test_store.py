@@ -163,16 +163,10 @@ def test_filters_and_order(store: ResultsStore) -> None:
     assert store.runs(dataset="nope") == []
 
 
-def test_has_real_data_row(store: ResultsStore) -> None:
+def test_protocol_lookup_by_comparison_key(store: ResultsStore) -> None:
     key = comparison_key(make_protocol())
-    assert not store.has_real_data_row("digits", key)
+    assert store.protocol(key) is None
     store.add(make_record("model-run"))
-    store.add(make_record("real-diverged", kind="real-data", status="diverged"))
-    assert not store.has_real_data_row("digits", key)
-    store.add(make_record("real", kind="real-data", model="real-data"))
-    assert store.has_real_data_row("digits", key)
-    assert not store.has_real_data_row("digits", comparison_key(make_protocol(n_fake=5)))
-    assert not store.has_real_data_row("grid25", key)
     assert store.protocol(key)["n_real"] == 360
 
 

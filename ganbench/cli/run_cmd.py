@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ganbench.errors import GanbenchError
 from ganbench.eval.record import RunRecord
 from ganbench.paths import runs_dir
 from ganbench.registry import Registry
@@ -86,9 +87,8 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         _, request = read_run_config(resume_dir)
     else:
         if not args.model:
-            from ganbench.errors import UnknownNameError
-
-            raise UnknownNameError("model", "(none given: use --plugin NAME)", registry.models)
+            choices = ", ".join(sorted(registry.models)) or "(none registered)"
+            raise GanbenchError(f"no model given: use --plugin NAME; valid choices: {choices}")
         request = RunRequest(
             model=args.model,
             dataset=args.dataset,
@@ -107,10 +107,10 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             metrics=args.metrics,
             eval_samples=args.eval_samples,
         )
-    quiet = args.quiet or args.json
+    # The progress bar goes to stderr, so it stays on with --json (stdout holds the JSON).
     record = execute_run(registry, request, places, quiet=args.quiet, resume_dir=resume_dir)
     if args.json:
         print(json.dumps(record.to_dict(), sort_keys=True))
-    elif not quiet:
+    elif not args.quiet:
         print_record_table(record, Console())
     return 0

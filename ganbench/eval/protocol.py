@@ -102,7 +102,7 @@ def primary_metric_name(
 ) -> str | None:
     """Full name of the dataset's primary metric in this feature space."""
     spec = primary_metric_spec(metric_specs, output)
-    if spec is None:
+    if spec is None or (spec.in_feature_space and extractor is None):
         return None
     return full_name(output, spec, None if extractor is None else extractor.space)
 
@@ -118,8 +118,8 @@ def make_validator(
 ):
     """A callback scoring a generator's primary metric on the validation split."""
     spec = primary_metric_spec(metric_specs, output)
-    if spec is None:
-        return None
+    if spec is None or (spec.in_feature_space and extractor is None):
+        return None  # nothing to select on: the last checkpoint is evaluated
 
     def validate(model: GANModel) -> float:
         evaluation = evaluate_model(
