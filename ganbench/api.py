@@ -35,7 +35,12 @@ from ganbench.specs import (
 from ganbench.tasks import TASK_FIELDS, TaskKind
 from ganbench.train.context import StepContext
 from ganbench.train.losses import LOSSES
-from ganbench.train.step import discriminator_step, generator_step, standard_train_step
+from ganbench.train.step import (
+    alternating_updates,
+    discriminator_step,
+    generator_step,
+    standard_train_step,
+)
 from ganbench.trick import HOOK_POINTS, Trick
 
 #: Version of this plugin API. Bumped when a change would break plugins.
@@ -68,6 +73,7 @@ __all__ = [
     "Trick",
     "TrickParam",
     "TrickSpec",
+    "alternating_updates",
     "discriminator_step",
     "generator_step",
     "hookimpl",

@@ -26,7 +26,7 @@ def test_registers_both_mixtures() -> None:
         assert (spec.kind, spec.feature_extractor, spec.primary_metric) == (
             "vector",
             "identity",
-            "mode_kl",
+            "reverse_kl",
         )
         assert spec.eval_samples == 2500
 

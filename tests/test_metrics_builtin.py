@@ -123,7 +123,12 @@ def test_conditional_accuracy_reads_fake_conditions() -> None:
 
 def test_mode_coverage_reads_extras() -> None:
     values = SPECS["mode-coverage"].compute(_mixture_inputs(), {})
-    assert values == {"modes_covered": 4.0, "high_quality_frac": 1.0, "mode_kl": pytest.approx(0.0)}
+    assert values == {
+        "modes_covered": 4.0,
+        "high_quality_frac": 1.0,
+        "mode_kl": pytest.approx(0.0),
+        "reverse_kl": pytest.approx(-math.log(1 - math.exp(-4.5))),
+    }
 
 
 @pytest.mark.parametrize("name", ["is", "class-coverage", "conditional-accuracy"])

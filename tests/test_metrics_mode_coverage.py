@@ -73,6 +73,32 @@ def test_no_high_quality_sample_convention() -> None:
     assert result.mode_kl == pytest.approx(math.log(8))
 
 
+OFF = math.exp(-4.5)  # 2-D Gaussian mass beyond 3 std
+
+
+def test_reverse_kl_closed_forms() -> None:
+    # Every sample on-mode, evenly: all mass on the M discs, none off-mode.
+    even = mode_coverage(_around(np.arange(800) % 8), RING, STD)
+    assert even.reverse_kl == pytest.approx(-math.log(1 - OFF), rel=1e-12)
+    # Collapse onto one disc: log(1 / ((1 - e) / 8)).
+    collapsed = mode_coverage(_around(np.full(400, 2)), RING, STD)
+    assert collapsed.reverse_kl == pytest.approx(math.log(8 / (1 - OFF)), rel=1e-12)
+    # Every sample misses: log(1 / e) = 4.5, worse than collapse.
+    missed = mode_coverage(np.zeros((50, 2)), RING, STD)
+    assert missed.reverse_kl == pytest.approx(4.5, rel=1e-12)
+    assert missed.reverse_kl > collapsed.reverse_kl > even.reverse_kl
+
+
+def test_reverse_kl_penalises_what_mode_kl_ignores() -> None:
+    # 9 lucky on-mode points among 2,500 misses look perfect to mode_kl...
+    lucky = np.concatenate([_around(np.arange(8)), np.zeros((2492, 2))])
+    # ...while 700 on-mode points on four modes do not.
+    half = np.concatenate([_around(np.arange(700) % 4), np.zeros((1800, 2))])
+    lucky_result, half_result = mode_coverage(lucky, RING, STD), mode_coverage(half, RING, STD)
+    assert lucky_result.mode_kl < half_result.mode_kl
+    assert half_result.reverse_kl < lucky_result.reverse_kl
+
+
 def test_dimension_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError):
         mode_coverage(np.zeros((5, 3)), RING, STD)

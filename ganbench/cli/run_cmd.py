@@ -68,9 +68,13 @@ def print_record_table(record: RunRecord, console: Console) -> None:
     fe = record.protocol.get("feature_extractor") or {}
     if fe.get("test_accuracy") is not None:
         console.print(f"feature space {escape(str(fe.get('space')))}: evaluator test accuracy {fe['test_accuracy']:.4f}")
+    selected = (
+        f"checkpoint selected on the validation split at step {record.selected_step}"
+        if record.selected_step is not None else "last checkpoint evaluated"
+    )
     console.print(
         f"run {record.run_id}: {record.steps_done}/{record.steps} steps, "
-        f"checkpoint selected at step {record.selected_step}, {record.wall_time_s:.1f} s; "
+        f"{selected}, {record.wall_time_s:.1f} s; "
         f"files in {escape(str(record.run_dir))}"
     )
 

@@ -47,6 +47,14 @@ class EvalInputs:
                 self._cache[key] = compute()
         return self._cache[key]
 
+    def reference_cache(self) -> dict[str, Tensor | None]:
+        """The computed features of the reference samples (not of the fakes)."""
+        return {k: v for k, v in self._cache.items() if k.startswith("real_")}
+
+    def seed_reference_cache(self, cache: dict[str, Tensor | None]) -> None:
+        """Reuse reference features computed for the same split and feature space."""
+        self._cache.update({k: v for k, v in cache.items() if k.startswith("real_")})
+
     def real_features(self) -> Tensor:
         """Features of the reference samples (N_real x D)."""
         assert self.extractor is not None

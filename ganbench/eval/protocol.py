@@ -64,15 +64,25 @@ def evaluate_model(
     settings: EvalSettings,
     device: torch.device,
     split: str = REFERENCE_SPLIT,
+    reference_cache: dict | None = None,
 ) -> Evaluation:
-    """Generate ``n_fake`` samples conditioned like ``split`` and score them against it."""
+    """Generate ``n_fake`` samples conditioned like ``split`` and score them against it.
+
+    ``reference_cache`` keeps the reference split's features between calls
+    (validation at every checkpoint scores against the same split).
+    """
     reference = dataset.splits[split]
     conditions = pick_conditions(reference, settings.n_fake, settings.seed)
     fake = generate_samples(model, conditions, settings.seed, device, dataset.info.shape)
     conditional = model.task == TaskKind.CLASS_CONDITIONAL
     inputs = _inputs(dataset, reference, fake, conditions, extractor, settings.seed, conditional)
+    if reference_cache is not None:
+        inputs.seed_reference_cache(reference_cache)
     specs = select_metrics(metric_specs, settings.metrics, inputs)
-    return Evaluation(fake, conditions, compute_metrics(specs, inputs))
+    results = compute_metrics(specs, inputs)
+    if reference_cache is not None:
+        reference_cache.update(inputs.reference_cache())
+    return Evaluation(fake, conditions, results)
 
 
 def evaluate_real_data(
@@ -121,11 +131,13 @@ def make_validator(
     if spec is None or (spec.in_feature_space and extractor is None):
         return None  # nothing to select on: the last checkpoint is evaluated
 
+    reference_cache: dict = {}
+
     def validate(model: GANModel) -> float:
         evaluation = evaluate_model(
             model, dataset, extractor, {spec.name: spec},
             EvalSettings(n_fake=n_fake, seed=seed, metrics=(spec.name,)),
-            device, split=SELECTION_SPLIT,
+            device, split=SELECTION_SPLIT, reference_cache=reference_cache,
         )
         name = full_name(output, spec, None if extractor is None else extractor.space)
         return evaluation.results.values[name]

@@ -119,6 +119,7 @@ def _compute_mode_coverage(inputs: EvalInputs, params: Mapping[str, Any]) -> dic
         "modes_covered": float(result.modes_covered),
         "high_quality_frac": result.high_quality_frac,
         "mode_kl": result.mode_kl,
+        "reverse_kl": result.reverse_kl,
     }
 
 
@@ -164,7 +165,12 @@ BUILTIN_METRICS: list[MetricSpec] = [
     MetricSpec(
         name="mode-coverage",
         compute=_compute_mode_coverage,
-        outputs={"modes_covered": "higher", "high_quality_frac": "higher", "mode_kl": "lower"},
+        outputs={
+            "modes_covered": "higher",
+            "high_quality_frac": "higher",
+            "mode_kl": "lower",
+            "reverse_kl": "lower",
+        },
         needs=("modes",),
         params=dict(MODE_COVERAGE_PARAMS),
         description="Mixture modes hit by high-quality (within 3 std) fakes, and their KL to uniform.",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import torch
 from torch import Tensor
 
 from ganbench.train.losses import LOSSES
+
+G = TypeVar("G")
 
 if TYPE_CHECKING:
     from ganbench.data.types import Batch
@@ -62,14 +65,35 @@ def generator_step(model: GANModel, batch: Batch, ctx: StepContext) -> Tensor:
     return loss_g.detach()
 
 
-def standard_train_step(model: GANModel, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
-    """``ctx.d_steps`` discriminator updates, then one generator update.
+def alternating_updates(
+    batch: Batch,
+    ctx: StepContext,
+    d_update: Callable[[Batch, StepContext], Tensor],
+    g_update: Callable[[Batch, StepContext], G],
+) -> tuple[Tensor, G]:
+    """The protocol's schedule: ``ctx.d_steps`` D updates, then one G update.
 
     The first D update uses ``batch``; further ones draw fresh real batches,
-    as in WGAN's critic loop. Returns ``{"loss_d": ..., "loss_g": ...}``.
+    as in WGAN's critic loop. The G update uses ``batch``'s conditioning.
+    Models that override :meth:`GANModel.train_step` pass their own updates
+    here so every model counts D steps the same way.
+    Returns (last D loss, what ``g_update`` returned).
     """
-    loss_d = discriminator_step(model, batch, ctx)
+    loss_d = d_update(batch, ctx)
     for _ in range(ctx.d_steps - 1):
-        loss_d = discriminator_step(model, ctx.next_batch(), ctx)
-    loss_g = generator_step(model, batch, ctx)
+        loss_d = d_update(ctx.next_batch(), ctx)
+    return loss_d, g_update(batch, ctx)
+
+
+def standard_train_step(model: GANModel, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
+    """:func:`discriminator_step` and :func:`generator_step` on the protocol's schedule.
+
+    Returns ``{"loss_d": ..., "loss_g": ...}``.
+    """
+    loss_d, loss_g = alternating_updates(
+        batch,
+        ctx,
+        lambda b, c: discriminator_step(model, b, c),
+        lambda b, c: generator_step(model, b, c),
+    )
     return {"loss_d": loss_d, "loss_g": loss_g}

@@ -38,6 +38,7 @@ from ganbench.api import (
     ModelSpec,
     StepContext,
     TaskKind,
+    alternating_updates,
     discriminator_step,
 )
 
@@ -185,10 +186,9 @@ class TinySRGAN(GANModel):
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         """``ctx.d_steps`` standard D updates, then the perceptual-loss G update."""
-        loss_d = discriminator_step(self, batch, ctx)
-        for _ in range(ctx.d_steps - 1):
-            loss_d = discriminator_step(self, ctx.next_batch(), ctx)
-        loss_g, content = self.perceptual_g_step(batch, ctx)
+        loss_d, (loss_g, content) = alternating_updates(
+            batch, ctx, lambda b, c: discriminator_step(self, b, c), self.perceptual_g_step
+        )
         return {"loss_d": loss_d, "loss_g": loss_g, "loss_content": content}
 
 

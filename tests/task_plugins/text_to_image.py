@@ -38,6 +38,7 @@ from ganbench.api import (
     ModelSpec,
     StepContext,
     TaskKind,
+    alternating_updates,
     generator_step,
 )
 
@@ -194,11 +195,10 @@ class TinyGanIntCls(GANModel):
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         """``ctx.d_steps`` matching-aware D updates, then the standard G update."""
-        loss_d = self.matching_aware_d_step(batch, ctx)
-        for _ in range(ctx.d_steps - 1):
-            loss_d = self.matching_aware_d_step(ctx.next_batch(), ctx)
         # G's objective is unchanged by GAN-CLS: fool D with the right caption.
-        loss_g = generator_step(self, batch, ctx)
+        loss_d, loss_g = alternating_updates(
+            batch, ctx, self.matching_aware_d_step, lambda b, c: generator_step(self, b, c)
+        )
         return {"loss_d": loss_d, "loss_g": loss_g}
 
 

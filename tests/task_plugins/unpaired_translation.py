@@ -33,7 +33,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import ganbench
-from ganbench.api import LOSSES, Batch, DataInfo, GANModel, ModelSpec, StepContext, TaskKind
+from ganbench.api import (
+    LOSSES,
+    Batch,
+    DataInfo,
+    GANModel,
+    ModelSpec,
+    StepContext,
+    TaskKind,
+    alternating_updates,
+)
 
 WIDTH = 16
 #: Weight of the cycle-consistency loss (section 4, lambda = 10).
@@ -194,10 +203,7 @@ class TinyCycleGAN(GANModel):
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
         """``ctx.d_steps`` updates of both discriminators, then of both generators."""
-        loss_d = self.d_step(batch, ctx)
-        for _ in range(ctx.d_steps - 1):
-            loss_d = self.d_step(ctx.next_batch(), ctx)
-        loss_g, cycle = self.g_step(batch, ctx)
+        loss_d, (loss_g, cycle) = alternating_updates(batch, ctx, self.d_step, self.g_step)
         return {"loss_d": loss_d, "loss_g": loss_g, "loss_cycle": cycle}
 
 

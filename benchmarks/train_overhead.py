@@ -1,0 +1,225 @@
+"""Training throughput of ganbench against a bare PyTorch loop, measured in the same run.
+
+Usage::
+
+    python benchmarks/train_overhead.py [--steps 1000] [--rounds 3] [--threads 1]
+
+Both sides train DCGAN on digits (batch 64) with the same networks (built
+through the plugin registry, as ``ganbench run`` builds them), the same
+weight initialisation, the same Adam settings and the same non-saturating
+BCE-with-logits losses, on the same device and thread count.
+
+* ganbench: the real :class:`~ganbench.train.loop.Trainer` with everything
+  ``ganbench run`` does while training: trick chain, the batch stream,
+  per-step loss logging, the progress bar (drawn to a null console),
+  validation on the val split and a checkpoint at the interval of the
+  default run (``ganbench run --plugin dcgan``: every 200 steps).
+* bare: a textbook loop, ``D step, G step``, on a pre-shuffled tensor; no
+  logging, no validation, no checkpoints.
+
+Rounds alternate (ganbench, bare, ganbench, bare, ...) so slow drift in the
+machine's load hits both sides alike; the median round of each side is
+reported, and the headline ratio is the median of the per-round ratios.
+The share of ganbench's time spent in validation and checkpoint writes is
+reported separately, as is the ratio with that time left out (the per-step
+overhead of the loop alone).
+
+The final line is ``ganbench/bare throughput ratio: R``. Target: R >= 0.95.
+On a busy machine, ``--threads 1`` gives steadier numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+
+from ganbench.eval.protocol import make_validator
+from ganbench.model import GANModel
+from ganbench.preparation import PreparedRun, prepare_run
+from ganbench.progress import TrainingProgress
+from ganbench.registry import load_registry
+from ganbench.run_request import RunRequest
+from ganbench.runner import MAX_VALIDATION_SAMPLES
+from ganbench.train.loop import Trainer, TrainSettings
+from ganbench.train.trick_chain import TrickChain
+
+SEED = 0
+
+
+@dataclass
+class Measurement:
+    steps_per_s: float
+    seconds: float
+    overhead_s: float = 0.0  # validation + checkpoint writes (ganbench only)
+
+
+def null_console() -> Console:
+    """A console that draws the progress bar into a throw-away buffer."""
+    return Console(file=io.StringIO(), force_terminal=True, width=120)
+
+
+def run_ganbench(prep: PreparedRun, steps: int, workdir: Path) -> Measurement:
+    """Train with the real Trainer, set up as ``ganbench run`` sets it up."""
+    request = prep.request
+    validator = make_validator(
+        prep.dataset, prep.extractor, prep.metric_specs, prep.dataset_spec.primary_metric,
+        n_fake=min(prep.n_fake, MAX_VALIDATION_SAMPLES), seed=request.seed, device=prep.device,
+    )
+    settings = TrainSettings(
+        steps=steps, batch_size=prep.batch_size, seed=request.seed,
+        d_steps=request.d_steps, checkpoint_every=prep.checkpoint_every,
+    )
+    checkpoint_dir = Path(tempfile.mkdtemp(dir=workdir))
+    progress = TrainingProgress(
+        steps, f"{request.model} on {request.dataset}", quiet=False, console=null_console()
+    )
+    trainer = Trainer(
+        prep.model, prep.dataset.splits["train"].to(prep.device), TrickChain(prep.tricks),
+        settings, prep.device, checkpoint_dir, paired=prep.dataset.info.paired,
+        validator=validator, progress=progress,
+    )
+    overhead = [0.0]
+
+    def timed(method):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                overhead[0] += time.perf_counter() - start
+        return wrapper
+
+    # _validate includes writing best.pt; _save writes last.pt.
+    trainer._validate = timed(trainer._validate)  # type: ignore[method-assign]
+    trainer._save = timed(trainer._save)  # type: ignore[method-assign]
+    start = time.perf_counter()
+    with progress:
+        outcome = trainer.run()
+    seconds = time.perf_counter() - start
+    assert outcome.status == "completed" and outcome.steps_done == steps, outcome
+    return Measurement(steps / seconds, seconds, overhead[0])
+
+
+def run_bare(model: GANModel, train_x: torch.Tensor, batch_size: int, steps: int,
+             device: torch.device) -> Measurement:
+    """The same networks, optimizers and losses in a plain loop."""
+    torch.manual_seed(SEED)
+    model.init_weights()
+    model.train()
+    generator, discriminator = model.generator, model.discriminator
+    betas = (0.5, 0.999)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=betas)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=betas)
+    latent_dim = model.latent_dim
+    per_epoch = len(train_x) // batch_size
+    start = time.perf_counter()
+    perm = torch.randperm(len(train_x), device=device)
+    for step in range(steps):
+        offset = step % per_epoch
+        if offset == 0 and step > 0:
+            perm = torch.randperm(len(train_x), device=device)
+        real = train_x[perm[offset * batch_size:(offset + 1) * batch_size]]
+
+        z = torch.randn(batch_size, latent_dim, device=device)
+        with torch.no_grad():
+            fake = generator(z)
+        real_logits = discriminator(real)
+        fake_logits = discriminator(fake)
+        loss_d = F.binary_cross_entropy_with_logits(
+            real_logits, torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+
+        z = torch.randn(batch_size, latent_dim, device=device)
+        logits = discriminator(generator(z))
+        loss_g = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+    seconds = time.perf_counter() - start
+    return Measurement(steps / seconds, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1000, help="training steps per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per side")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="torch intra-op threads for both sides (default: torch's default)",
+    )
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    registry = load_registry()
+    # No --steps in the request: the default budget sets the checkpoint interval.
+    request = RunRequest(model="dcgan", dataset="digits", seed=SEED, device="cpu")
+    prep = prepare_run(request, registry)  # trains the digits evaluator once if not cached
+    assert prep.model.loss == "non-saturating" and prep.batch_size == 64
+    # The bare loop gets its own copy of the same architecture, from the same plugin.
+    bare_model = prep.model_spec.build(prep.dataset.info).to(prep.device)
+    train_x = prep.dataset.splits["train"].x.to(prep.device)
+    print(
+        f"DCGAN on digits: batch {prep.batch_size}, {args.steps} steps x {args.rounds} rounds "
+        f"per side, {len(train_x)} training images, device {prep.device.type}, "
+        f"{torch.get_num_threads()} thread(s); ganbench validates and checkpoints every "
+        f"{prep.checkpoint_every} steps, as the default run does"
+    )
+
+    with tempfile.TemporaryDirectory(prefix="ganbench-overhead-") as tmp:
+        workdir = Path(tmp)
+        # Warm-up: first-call allocations, lazy imports, the evaluator's first pass.
+        run_ganbench(prep, 20, workdir)
+        run_bare(bare_model, train_x, prep.batch_size, 20, prep.device)
+        ganbench_runs: list[Measurement] = []
+        bare_runs: list[Measurement] = []
+        for i in range(args.rounds):
+            ganbench_runs.append(run_ganbench(prep, args.steps, workdir))
+            bare_runs.append(run_bare(bare_model, train_x, prep.batch_size, args.steps,
+                                      prep.device))
+            print(
+                f"  round {i + 1}: ganbench {ganbench_runs[-1].steps_per_s:6.1f} steps/s "
+                f"(validation+checkpoints {ganbench_runs[-1].overhead_s:.2f} s of "
+                f"{ganbench_runs[-1].seconds:.2f} s), bare {bare_runs[-1].steps_per_s:6.1f} steps/s"
+            )
+
+    g_median = statistics.median(m.steps_per_s for m in ganbench_runs)
+    b_median = statistics.median(m.steps_per_s for m in bare_runs)
+    # Rounds are pairs measured back to back: their ratios cancel slow drift
+    # in the machine's load better than a ratio of medians.
+    ratio = statistics.median(
+        g.steps_per_s / b.steps_per_s for g, b in zip(ganbench_runs, bare_runs, strict=True)
+    )
+    loop_ratio = statistics.median(
+        (args.steps / (g.seconds - g.overhead_s)) / b.steps_per_s
+        for g, b in zip(ganbench_runs, bare_runs, strict=True)
+    )
+    share = statistics.median(m.overhead_s / m.seconds for m in ganbench_runs)
+    checkpoints = args.steps // prep.checkpoint_every
+    per_checkpoint = statistics.median(m.overhead_s for m in ganbench_runs) / max(1, checkpoints)
+    print(
+        f"ganbench: {g_median:.1f} steps/s, bare: {b_median:.1f} steps/s "
+        f"(medians; best {max(m.steps_per_s for m in ganbench_runs):.1f} and "
+        f"{max(m.steps_per_s for m in bare_runs):.1f})"
+    )
+    print(
+        f"validation + checkpoint writes: {share:.1%} of ganbench's time "
+        f"({per_checkpoint * 1000:.0f} ms per checkpoint, {checkpoints} per measurement)"
+    )
+    print(f"ratio without validation + checkpoints (the loop's own overhead): {loop_ratio:.2f}")
+    print(f"ganbench/bare throughput ratio: {ratio:.2f}")
+
+if __name__ == "__main__":
+    main()
