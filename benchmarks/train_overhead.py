@@ -71,21 +71,35 @@ def run_ganbench(prep: PreparedRun, steps: int, workdir: Path) -> Measurement:
     """Train with the real Trainer, set up as ``ganbench run`` sets it up."""
     request = prep.request
     validator = make_validator(
-        prep.dataset, prep.extractor, prep.metric_specs, prep.dataset_spec.primary_metric,
-        n_fake=min(prep.n_fake, MAX_VALIDATION_SAMPLES), seed=request.seed, device=prep.device,
+        prep.dataset,
+        prep.extractor,
+        prep.metric_specs,
+        prep.dataset_spec.primary_metric,
+        n_fake=min(prep.n_fake, MAX_VALIDATION_SAMPLES),
+        seed=request.seed,
+        device=prep.device,
     )
     settings = TrainSettings(
-        steps=steps, batch_size=prep.batch_size, seed=request.seed,
-        d_steps=request.d_steps, checkpoint_every=prep.checkpoint_every,
+        steps=steps,
+        batch_size=prep.batch_size,
+        seed=request.seed,
+        d_steps=request.d_steps,
+        checkpoint_every=prep.checkpoint_every,
     )
     checkpoint_dir = Path(tempfile.mkdtemp(dir=workdir))
     progress = TrainingProgress(
         steps, f"{request.model} on {request.dataset}", quiet=False, console=null_console()
     )
     trainer = Trainer(
-        prep.model, prep.dataset.splits["train"].to(prep.device), TrickChain(prep.tricks),
-        settings, prep.device, checkpoint_dir, paired=prep.dataset.info.paired,
-        validator=validator, progress=progress,
+        prep.model,
+        prep.dataset.splits["train"].to(prep.device),
+        TrickChain(prep.tricks),
+        settings,
+        prep.device,
+        checkpoint_dir,
+        paired=prep.dataset.info.paired,
+        validator=validator,
+        progress=progress,
     )
     overhead = [0.0]
 
@@ -96,6 +110,7 @@ def run_ganbench(prep: PreparedRun, steps: int, workdir: Path) -> Measurement:
                 return method(*args, **kwargs)
             finally:
                 overhead[0] += time.perf_counter() - start
+
         return wrapper
 
     # _validate includes writing best.pt; _save writes last.pt.
@@ -109,8 +124,9 @@ def run_ganbench(prep: PreparedRun, steps: int, workdir: Path) -> Measurement:
     return Measurement(steps / seconds, seconds, overhead[0])
 
 
-def run_bare(model: GANModel, train_x: torch.Tensor, batch_size: int, steps: int,
-             device: torch.device) -> Measurement:
+def run_bare(
+    model: GANModel, train_x: torch.Tensor, batch_size: int, steps: int, device: torch.device
+) -> Measurement:
     """The same networks, optimizers and losses in a plain loop."""
     torch.manual_seed(SEED)
     model.init_weights()
@@ -127,7 +143,7 @@ def run_bare(model: GANModel, train_x: torch.Tensor, batch_size: int, steps: int
         offset = step % per_epoch
         if offset == 0 and step > 0:
             perm = torch.randperm(len(train_x), device=device)
-        real = train_x[perm[offset * batch_size:(offset + 1) * batch_size]]
+        real = train_x[perm[offset * batch_size : (offset + 1) * batch_size]]
 
         z = torch.randn(batch_size, latent_dim, device=device)
         with torch.no_grad():
@@ -156,7 +172,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1000, help="training steps per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="measurements per side")
     parser.add_argument(
-        "--threads", type=int, default=None,
+        "--threads",
+        type=int,
+        default=None,
         help="torch intra-op threads for both sides (default: torch's default)",
     )
     args = parser.parse_args()
@@ -187,8 +205,9 @@ def main() -> None:
         bare_runs: list[Measurement] = []
         for i in range(args.rounds):
             ganbench_runs.append(run_ganbench(prep, args.steps, workdir))
-            bare_runs.append(run_bare(bare_model, train_x, prep.batch_size, args.steps,
-                                      prep.device))
+            bare_runs.append(
+                run_bare(bare_model, train_x, prep.batch_size, args.steps, prep.device)
+            )
             print(
                 f"  round {i + 1}: ganbench {ganbench_runs[-1].steps_per_s:6.1f} steps/s "
                 f"(validation+checkpoints {ganbench_runs[-1].overhead_s:.2f} s of "
@@ -220,6 +239,7 @@ def main() -> None:
     )
     print(f"ratio without validation + checkpoints (the loop's own overhead): {loop_ratio:.2f}")
     print(f"ganbench/bare throughput ratio: {ratio:.2f}")
+
 
 if __name__ == "__main__":
     main()

@@ -62,7 +62,9 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise GanbenchError("device 'cuda' requested but CUDA is not available; valid choices: auto, cpu")
+        raise GanbenchError(
+            "device 'cuda' requested but CUDA is not available; valid choices: auto, cpu"
+        )
     return torch.device(name)
 
 
@@ -106,14 +108,17 @@ def parse_trick(text: str, registry: Registry) -> tuple[TrickSpec, dict[str, Any
     return spec, params
 
 
-def check_model_fits(model_spec: ModelSpec, dataset_spec: DatasetSpec, registry: Registry,
-                     info) -> None:
+def check_model_fits(
+    model_spec: ModelSpec, dataset_spec: DatasetSpec, registry: Registry, info
+) -> None:
     """Raise :class:`IncompatibleError` naming what fits, if the pair does not."""
     reason = None
     needed = TASK_FIELDS[model_spec.task]
     missing = [f for f in needed if f not in info.fields]
     if info.kind not in model_spec.data_kinds:
-        reason = f"it takes {' or '.join(model_spec.data_kinds)} data, {info.name!r} is {info.kind} data"
+        reason = (
+            f"it takes {' or '.join(model_spec.data_kinds)} data, {info.name!r} is {info.kind} data"
+        )
     elif missing:
         reason = (
             f"a {model_spec.task.value} model needs the field(s) {', '.join(missing)}, "
@@ -215,7 +220,10 @@ def load_dataset(dataset_spec: DatasetSpec, request: RunRequest) -> GanDataset:
 
 
 def build_extractor(
-    request: RunRequest, dataset_spec: DatasetSpec, dataset: GanDataset, registry: Registry,
+    request: RunRequest,
+    dataset_spec: DatasetSpec,
+    dataset: GanDataset,
+    registry: Registry,
     device: torch.device,
 ) -> FeatureExtractor | None:
     """The run's feature space (``none`` disables feature metrics)."""
@@ -227,7 +235,8 @@ def build_extractor(
         reason = spec.check(dataset.info)
         if reason is not None:
             fitting = sorted(
-                n for n, s in registry.feature_extractors.items()
+                n
+                for n, s in registry.feature_extractors.items()
                 if s.check is None or s.check(dataset.info) is None
             )
             raise IncompatibleError(

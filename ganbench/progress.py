@@ -23,7 +23,9 @@ class TrainingProgress:
     second), so the loop may call :meth:`update` every step.
     """
 
-    def __init__(self, total: int, description: str, *, quiet: bool, console: Console | None = None):
+    def __init__(
+        self, total: int, description: str, *, quiet: bool, console: Console | None = None
+    ):
         self.quiet = quiet
         self.total = total
         self._progress: Progress | None = None
@@ -50,7 +52,10 @@ class TrainingProgress:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._progress is not None:
             self._progress.stop()

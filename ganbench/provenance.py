@@ -18,7 +18,10 @@ def git_sha() -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(package_dir), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

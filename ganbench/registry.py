@@ -311,8 +311,14 @@ class PluginLoader:
                 report = self.reports[impl.plugin_name]
                 registered = report.registers.setdefault(kind, [])
 
-                def register(spec: Any, *, _kind=kind, _cls=spec_class, _report=report,
-                             _registered=registered) -> None:
+                def register(
+                    spec: Any,
+                    *,
+                    _kind=kind,
+                    _cls=spec_class,
+                    _report=report,
+                    _registered=registered,
+                ) -> None:
                     problem = _validate(_kind, _cls, spec)
                     if problem is None and spec.name in getattr(registry, _kind):
                         first = registry.owners[(_kind, spec.name)]

@@ -112,9 +112,19 @@ def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> N
     settings = EvalSettings(n_fake=prep.n_fake, seed=0, metrics=prep.request.metrics)
     evaluation = evaluate_real_data(prep.dataset, prep.extractor, prep.metric_specs, settings)
     protocol = protocol_record(
-        prep.dataset, prep.extractor, evaluation.results, prep.n_fake, selection=None,
-        training={"model": "real-data", "seed": 0, "steps": 0, "batch_size": 0, "tricks": [],
-                  "device": prep.device.type},
+        prep.dataset,
+        prep.extractor,
+        evaluation.results,
+        prep.n_fake,
+        selection=None,
+        training={
+            "model": "real-data",
+            "seed": 0,
+            "steps": 0,
+            "batch_size": 0,
+            "tricks": [],
+            "device": prep.device.type,
+        },
         provenance=versions(),
     )
     protocol["wall_time_s"] = round(time.perf_counter() - start, 3)
@@ -150,26 +160,42 @@ def _train(prep: PreparedRun, checkpoint_dir: Path, quiet: bool, resume: bool):
         lower_is_better = outputs[0][primary] != "higher"
     n_val = min(prep.n_fake, MAX_VALIDATION_SAMPLES)
     validator = make_validator(
-        prep.dataset, prep.extractor, prep.metric_specs, primary,
-        n_fake=n_val, seed=request.seed, device=prep.device,
+        prep.dataset,
+        prep.extractor,
+        prep.metric_specs,
+        primary,
+        n_fake=n_val,
+        seed=request.seed,
+        device=prep.device,
     )
     settings = TrainSettings(
-        steps=prep.steps, batch_size=prep.batch_size, seed=request.seed,
-        d_steps=request.d_steps, checkpoint_every=prep.checkpoint_every,
+        steps=prep.steps,
+        batch_size=prep.batch_size,
+        seed=request.seed,
+        d_steps=request.d_steps,
+        checkpoint_every=prep.checkpoint_every,
         select_lower_is_better=lower_is_better,
     )
     progress = TrainingProgress(prep.steps, f"{request.model} on {request.dataset}", quiet=quiet)
     trainer = Trainer(
-        prep.model, prep.dataset.splits["train"].to(prep.device), TrickChain(prep.tricks),
-        settings, prep.device, checkpoint_dir, paired=prep.dataset.info.paired,
-        validator=validator, progress=progress,
+        prep.model,
+        prep.dataset.splits["train"].to(prep.device),
+        TrickChain(prep.tricks),
+        settings,
+        prep.device,
+        checkpoint_dir,
+        paired=prep.dataset.info.paired,
+        validator=validator,
+        progress=progress,
     )
     with progress:
         outcome = trainer.run(resume=resume)
     selection = None
     if validator is not None:
         selection = {
-            "split": "val", "metric": primary_name, "every": prep.checkpoint_every,
+            "split": "val",
+            "metric": primary_name,
+            "every": prep.checkpoint_every,
             "n_fake": n_val,
         }
     return outcome, selection, primary_name
@@ -183,7 +209,9 @@ def _write_run_files(
         _save_samples(prep, evaluation, run_dir / SAMPLES_FILE)
     if curves:
         val_name = "val_" + (record.primary_metric or "metric")
-        rows = [{(val_name if k == "val_metric" else k): v for k, v in row.items()} for row in curves]
+        rows = [
+            {(val_name if k == "val_metric" else k): v for k, v in row.items()} for row in curves
+        ]
         save_training_curves(rows, run_dir / "curves.csv", run_dir / "curves.png")
     atomic_write_json(run_dir / RECORD_FILE, record.to_dict())
 
@@ -203,7 +231,10 @@ def _complete_run(
     if outcome.status == "completed":
         selected = load_selected_generator(prep.model, checkpoint_dir)
         evaluation = evaluate_model(
-            prep.model, prep.dataset, prep.extractor, prep.metric_specs,
+            prep.model,
+            prep.dataset,
+            prep.extractor,
+            prep.metric_specs,
             EvalSettings(n_fake=prep.n_fake, seed=request.seed, metrics=request.metrics),
             prep.device,
         )
@@ -211,7 +242,10 @@ def _complete_run(
     wall_time = round(outcome.wall_time_s + (time.perf_counter() - eval_start), 3)
 
     protocol = protocol_record(
-        prep.dataset, prep.extractor, results, prep.n_fake,
+        prep.dataset,
+        prep.extractor,
+        results,
+        prep.n_fake,
         selection=selection,
         training=_training_fields(prep, outcome.d_steps),
         provenance=versions(),

@@ -90,7 +90,9 @@ class ConditionalGAN(GANModel):
         assert info.num_classes is not None
         self.num_classes = info.num_classes
         bounded = info.kind == "image"
-        self.generator = ConditionalGenerator(self.latent_dim, self.num_classes, info.shape, bounded)
+        self.generator = ConditionalGenerator(
+            self.latent_dim, self.num_classes, info.shape, bounded
+        )
         self.discriminator = ConditionalDiscriminator(self.num_classes, info.shape)
 
     def _onehot(self, cond: Batch) -> Tensor:

@@ -33,7 +33,11 @@ class MLPGenerator(nn.Module):
         layers: list[nn.Module] = []
         width = latent_dim
         for hidden in (256, 512, 1024):
-            layers += [nn.Linear(width, hidden), nn.LeakyReLU(0.2), nn.BatchNorm1d(hidden, momentum=0.2)]
+            layers += [
+                nn.Linear(width, hidden),
+                nn.LeakyReLU(0.2),
+                nn.BatchNorm1d(hidden, momentum=0.2),
+            ]
             width = hidden
         layers.append(nn.Linear(width, math.prod(shape)))
         if bounded:

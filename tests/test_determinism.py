@@ -56,8 +56,18 @@ def assert_same_numbers(first: dict, second: dict) -> None:
 
 
 def test_gan_on_ring8_same_seed_same_numbers(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ("--plugin", "gan", "--dataset", "ring8", "--steps", "200",
-            "--checkpoint-every", "50", "--eval-samples", "1000")
+    args = (
+        "--plugin",
+        "gan",
+        "--dataset",
+        "ring8",
+        "--steps",
+        "200",
+        "--checkpoint-every",
+        "50",
+        "--eval-samples",
+        "1000",
+    )
     first = run_record(capsys, *args, "--seed", "7")
     second = run_record(capsys, *args, "--seed", "7")
     assert_same_numbers(first, second)
@@ -70,8 +80,18 @@ def test_gan_on_ring8_same_seed_same_numbers(capsys: pytest.CaptureFixture[str])
 
 
 def test_dcgan_on_digits_same_seed_same_numbers(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ("--plugin", "dcgan", "--dataset", "digits", "--steps", "50",
-            "--checkpoint-every", "10", "--eval-samples", "500")
+    args = (
+        "--plugin",
+        "dcgan",
+        "--dataset",
+        "digits",
+        "--steps",
+        "50",
+        "--checkpoint-every",
+        "10",
+        "--eval-samples",
+        "500",
+    )
     first = run_record(capsys, *args)
     second = run_record(capsys, *args)
     assert_same_numbers(first, second)

@@ -44,10 +44,28 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 def run_model(capsys: pytest.CaptureFixture[str], model: str, store: Path, runs: Path) -> dict:
     """``ganbench run`` of a breaking model; its JSON record."""
     code, out, err = run_cli(
-        capsys, "run", "--plugins-dir", str(PLUGINS), "--plugin", model,
-        "--dataset", "ring8", "--steps", str(STEPS), "--batch-size", "64",
-        "--checkpoint-every", "2", "--eval-samples", "500",
-        "--runs-dir", str(runs), "--store", str(store), "--json", "--quiet",
+        capsys,
+        "run",
+        "--plugins-dir",
+        str(PLUGINS),
+        "--plugin",
+        model,
+        "--dataset",
+        "ring8",
+        "--steps",
+        str(STEPS),
+        "--batch-size",
+        "64",
+        "--checkpoint-every",
+        "2",
+        "--eval-samples",
+        "500",
+        "--runs-dir",
+        str(runs),
+        "--store",
+        str(store),
+        "--json",
+        "--quiet",
     )
     assert code == 0, err
     assert "Traceback" not in err, err
@@ -107,13 +125,25 @@ def test_non_finite_loss_ends_the_run_as_diverged(
     last = torch.load(run_dir / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
     assert last["status"] == "diverged" and last["diverged_at_step"] == BREAKS[model]
     code, out, err = run_cli(
-        capsys, "run", "--plugins-dir", str(PLUGINS), "--resume", record["run_id"],
-        "--runs-dir", str(runs), "--store", str(store), "--json", "--quiet",
+        capsys,
+        "run",
+        "--plugins-dir",
+        str(PLUGINS),
+        "--resume",
+        record["run_id"],
+        "--runs-dir",
+        str(runs),
+        "--store",
+        str(store),
+        "--json",
+        "--quiet",
     )
     assert code == 0, err
     resumed = json.loads(out)
     assert (resumed["status"], resumed["diverged_at_step"], resumed["steps_done"]) == (
-        "diverged", BREAKS[model], BREAKS[model]
+        "diverged",
+        BREAKS[model],
+        BREAKS[model],
     )
 
 
@@ -123,8 +153,9 @@ def test_leaderboard_counts_diverged_runs(
     store, runs, out_dir = tmp_path / "results.sqlite", tmp_path / "runs", tmp_path / "boards"
     for model in sorted(BREAKS):
         run_model(capsys, model, store, runs)
-    code, _, err = run_cli(capsys, "leaderboard", "build", "--store", str(store),
-                           "--out", str(out_dir))
+    code, _, err = run_cli(
+        capsys, "leaderboard", "build", "--store", str(store), "--out", str(out_dir)
+    )
     assert code == 0, err
 
     with (out_dir / "unconditional" / "ring8.csv").open(newline="") as handle:

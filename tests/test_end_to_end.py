@@ -36,8 +36,19 @@ def test_default_dcgan_beats_untrained_generator_and_lands_on_the_leaderboard(
 
     # Every value carries its protocol; both runs share the comparison-relevant part.
     protocol = trained["protocol"]
-    for field in ("dataset", "n_real", "n_fake", "feature_extractor", "seed", "steps",
-                  "batch_size", "tricks", "model_config_hash", "torch_version", "device"):
+    for field in (
+        "dataset",
+        "n_real",
+        "n_fake",
+        "feature_extractor",
+        "seed",
+        "steps",
+        "batch_size",
+        "tricks",
+        "model_config_hash",
+        "torch_version",
+        "device",
+    ):
         assert field in protocol
     assert protocol["feature_extractor"]["test_accuracy"] >= 0.95
     assert len(protocol["feature_extractor"]["weights_sha256"]) == 64
@@ -47,8 +58,15 @@ def test_default_dcgan_beats_untrained_generator_and_lands_on_the_leaderboard(
 
     # The run folder holds what the README promises, with real images.
     run_dir = Path(trained["run_dir"])
-    for name in ("config.json", "record.json", "samples.png", "curves.csv", "curves.png",
-                 "checkpoints/last.pt", "checkpoints/best.pt"):
+    for name in (
+        "config.json",
+        "record.json",
+        "samples.png",
+        "curves.csv",
+        "curves.png",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+    ):
         assert (run_dir / name).is_file(), name
     with Image.open(run_dir / "samples.png") as grid:
         assert grid.width >= 8 * 32

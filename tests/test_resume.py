@@ -74,11 +74,25 @@ def digits_evaluator() -> None:
 
 def run_args(runs_dir: Path, store: Path) -> list[str]:
     return [
-        sys.executable, "-m", "ganbench.cli.main", "run",
-        "--plugin", "dcgan", "--dataset", "digits",
-        "--steps", str(STEPS), "--checkpoint-every", str(EVERY),
-        "--eval-samples", str(EVAL_SAMPLES), "--quiet",
-        "--runs-dir", str(runs_dir), "--store", str(store),
+        sys.executable,
+        "-m",
+        "ganbench.cli.main",
+        "run",
+        "--plugin",
+        "dcgan",
+        "--dataset",
+        "digits",
+        "--steps",
+        str(STEPS),
+        "--checkpoint-every",
+        str(EVERY),
+        "--eval-samples",
+        str(EVAL_SAMPLES),
+        "--quiet",
+        "--runs-dir",
+        str(runs_dir),
+        "--store",
+        str(store),
     ]
 
 
@@ -93,8 +107,10 @@ def checkpoint_step(path: Path) -> int | None:
 def start_and_kill(runs_dir: Path, store: Path) -> tuple[Path, int]:
     """Start a run, SIGKILL it once ``last.pt`` is at step >= KILL_AFTER; (run dir, step)."""
     proc = subprocess.Popen(
-        run_args(runs_dir, store), env=cli_env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        run_args(runs_dir, store),
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + POLL_TIMEOUT_S
@@ -161,11 +177,24 @@ def test_killed_run_resumes_to_the_uninterrupted_numbers(tmp_path: Path) -> None
         store = tmp_path / "killed" / "results.sqlite"
         run_dir, killed_at = start_and_kill(tmp_path / "killed" / "runs", store)
         assert not store.exists() or ResultsStore(store).runs(kind="model") == []
-        resumed = json_of(start_json([
-            sys.executable, "-m", "ganbench.cli.main", "run", "--resume", str(run_dir),
-            "--runs-dir", str(tmp_path / "killed" / "runs"), "--store", str(store),
-            "--json", "--quiet",
-        ]))
+        resumed = json_of(
+            start_json(
+                [
+                    sys.executable,
+                    "-m",
+                    "ganbench.cli.main",
+                    "run",
+                    "--resume",
+                    str(run_dir),
+                    "--runs-dir",
+                    str(tmp_path / "killed" / "runs"),
+                    "--store",
+                    str(store),
+                    "--json",
+                    "--quiet",
+                ]
+            )
+        )
     finally:
         reference = json_of(reference_proc)
 
@@ -210,9 +239,24 @@ def test_resume_from_a_corrupt_checkpoint_is_one_error_line(tmp_path: Path) -> N
     last.write_bytes(garbage)
 
     done = subprocess.run(
-        [sys.executable, "-m", "ganbench.cli.main", "run", "--resume", run_dir.name,
-         "--runs-dir", str(runs_dir), "--store", str(store), "--json", "--quiet"],
-        env=cli_env(), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "ganbench.cli.main",
+            "run",
+            "--resume",
+            run_dir.name,
+            "--runs-dir",
+            str(runs_dir),
+            "--store",
+            str(store),
+            "--json",
+            "--quiet",
+        ],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 2, done.stderr
     line = one_error_line(done.stderr)
@@ -229,8 +273,18 @@ def test_resume_of_an_unknown_run_is_one_error_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     runs_dir, store = tmp_path / "runs", tmp_path / "results.sqlite"
-    code = main(["run", "--resume", "no-such-run", "--runs-dir", str(runs_dir),
-                 "--store", str(store), "--quiet"])
+    code = main(
+        [
+            "run",
+            "--resume",
+            "no-such-run",
+            "--runs-dir",
+            str(runs_dir),
+            "--store",
+            str(store),
+            "--quiet",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2, err
     line = one_error_line(err)

@@ -90,8 +90,13 @@ def _finite_metrics(metrics: dict[str, float]) -> bool:
 def test_task_plugins_load_without_errors(registry: Registry) -> None:
     local = {r.name: r for r in registry.reports if r.source.startswith(str(TASK_PLUGINS_DIR))}
     assert {name: r.error for name, r in local.items()} == dict.fromkeys(
-        ("digits_tasks", "recording_trick", "super_resolution", "text_to_image",
-         "unpaired_translation")
+        (
+            "digits_tasks",
+            "recording_trick",
+            "super_resolution",
+            "text_to_image",
+            "unpaired_translation",
+        )
     )
     for case in TEST_ONLY_KINDS:
         assert registry.model(case.model).task is case.kind
@@ -189,7 +194,9 @@ def _expected_calls(case: KindCase, d_steps: int, steps: int) -> list[tuple[str,
     d_step = [*latent, *d_inputs, "targets", "transform_loss:d", "after_d_step"]
     g_step = [*latent, *g_inputs, "transform_loss:g", "after_g_step"]
     calls: list[tuple[str, int | None]] = [
-        ("init_weights", None), ("configure_optimizers", None), ("d_steps_per_g_step", None)
+        ("init_weights", None),
+        ("configure_optimizers", None),
+        ("d_steps_per_g_step", None),
     ]
     for step in range(steps):
         names = d_step * d_steps + g_step + ["end_of_step"]
@@ -202,14 +209,24 @@ def test_custom_train_steps_call_the_trick_hook_points(
     registry: Registry, tmp_path: Path, case: KindCase
 ) -> None:
     request = RunRequest(
-        model=case.model, dataset=case.dataset, tricks=("recording",), steps=2, batch_size=16,
-        d_steps=2, feature_extractor="none",
+        model=case.model,
+        dataset=case.dataset,
+        tricks=("recording",),
+        steps=2,
+        batch_size=16,
+        d_steps=2,
+        feature_extractor="none",
     )
     prep = prepare_run(request, registry)
     settings = TrainSettings(steps=2, batch_size=16, seed=0, d_steps=2, checkpoint_every=2)
     trainer = Trainer(
-        prep.model, prep.dataset.splits["train"], TrickChain(prep.tricks), settings, CPU,
-        tmp_path / "checkpoints", paired=prep.dataset.info.paired,
+        prep.model,
+        prep.dataset.splits["train"],
+        TrickChain(prep.tricks),
+        settings,
+        CPU,
+        tmp_path / "checkpoints",
+        paired=prep.dataset.info.paired,
     )
     outcome = trainer.run()
     assert outcome.status == "completed" and outcome.d_steps == 2
@@ -224,7 +241,11 @@ def test_task_kind_trains_and_evaluates_under_the_standard_protocols(
     registry: Registry, places: RunPlaces, case: KindCase
 ) -> None:
     request = RunRequest(
-        model=case.model, dataset=case.dataset, steps=20, batch_size=16, checkpoint_every=10,
+        model=case.model,
+        dataset=case.dataset,
+        steps=20,
+        batch_size=16,
+        checkpoint_every=10,
         eval_samples=200,
     )
     record = execute_run(registry, request, places, quiet=True)
@@ -251,7 +272,11 @@ def test_first_party_task_kinds_go_through_the_same_protocols(
     registry: Registry, places: RunPlaces, model: str, kind: TaskKind, task_metric: str | None
 ) -> None:
     request = RunRequest(
-        model=model, dataset="digits", steps=2, batch_size=16, checkpoint_every=2,
+        model=model,
+        dataset="digits",
+        steps=2,
+        batch_size=16,
+        checkpoint_every=2,
         eval_samples=200,
     )
     record = execute_run(registry, request, places, quiet=True)
@@ -264,13 +289,33 @@ def test_first_party_task_kinds_go_through_the_same_protocols(
 def test_cli_runs_a_test_only_plugin_from_a_plugins_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main([
-        "run", "--plugins-dir", str(TASK_PLUGINS_DIR), "--plugin", "tiny-srgan",
-        "--dataset", "digits-sr", "--steps", "5", "--batch-size", "16",
-        "--checkpoint-every", "5", "--eval-samples", "100", "--device", "cpu",
-        "--runs-dir", str(tmp_path / "runs"), "--store", str(tmp_path / "store.sqlite"),
-        "--json", "--quiet",
-    ])
+    code = main(
+        [
+            "run",
+            "--plugins-dir",
+            str(TASK_PLUGINS_DIR),
+            "--plugin",
+            "tiny-srgan",
+            "--dataset",
+            "digits-sr",
+            "--steps",
+            "5",
+            "--batch-size",
+            "16",
+            "--checkpoint-every",
+            "5",
+            "--eval-samples",
+            "100",
+            "--device",
+            "cpu",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--store",
+            str(tmp_path / "store.sqlite"),
+            "--json",
+            "--quiet",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     record = json.loads(out)
@@ -282,8 +327,14 @@ def test_cli_runs_a_test_only_plugin_from_a_plugins_folder(
 def _context(model: GANModel, batch: Batch, d_steps: int = 1) -> StepContext:
     opt_g, opt_d = model.configure_optimizers()
     return StepContext(
-        step=0, total_steps=1, device=CPU, opt_g=opt_g, opt_d=opt_d, hooks=TrickChain(),
-        d_steps=d_steps, next_batch=lambda: batch,
+        step=0,
+        total_steps=1,
+        device=CPU,
+        opt_g=opt_g,
+        opt_d=opt_d,
+        hooks=TrickChain(),
+        d_steps=d_steps,
+        next_batch=lambda: batch,
     )
 
 

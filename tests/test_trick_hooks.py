@@ -77,26 +77,44 @@ def registry(plugin: recording.RecordingPlugin) -> Registry:
     return load_registry(extra_plugins=[("recording-test", plugin)])
 
 
-def _prepare(registry: Registry, tricks: tuple[str, ...] = (), steps: int = 3,
-             d_steps: int | None = None) -> PreparedRun:
+def _prepare(
+    registry: Registry, tricks: tuple[str, ...] = (), steps: int = 3, d_steps: int | None = None
+) -> PreparedRun:
     """The MLP GAN on digits, checked and built as ``ganbench run`` would (no metrics)."""
     request = RunRequest(
-        model="gan", dataset="digits", tricks=tricks, steps=steps, batch_size=BATCH,
-        d_steps=d_steps, device="cpu", feature_extractor="none",
+        model="gan",
+        dataset="digits",
+        tricks=tricks,
+        steps=steps,
+        batch_size=BATCH,
+        d_steps=d_steps,
+        device="cpu",
+        feature_extractor="none",
     )
     return prepare_run(request, registry)
 
 
-def _train(prep: PreparedRun, checkpoint_dir: Path, *, resume: bool = False,
-           tricks: list | None = None, checkpoint_every: int | None = None) -> TrainOutcome:
+def _train(
+    prep: PreparedRun,
+    checkpoint_dir: Path,
+    *,
+    resume: bool = False,
+    tricks: list | None = None,
+    checkpoint_every: int | None = None,
+) -> TrainOutcome:
     """Run the train protocol on ``prep`` with losses logged every step."""
     settings = TrainSettings(
-        steps=prep.steps, batch_size=BATCH, seed=prep.request.seed, d_steps=prep.request.d_steps,
-        checkpoint_every=checkpoint_every or prep.steps, log_every=1,
+        steps=prep.steps,
+        batch_size=BATCH,
+        seed=prep.request.seed,
+        d_steps=prep.request.d_steps,
+        checkpoint_every=checkpoint_every or prep.steps,
+        log_every=1,
     )
     chain = TrickChain(prep.tricks if tricks is None else tricks)
-    trainer = Trainer(prep.model, prep.dataset.splits["train"], chain, settings, CPU,
-                      checkpoint_dir)
+    trainer = Trainer(
+        prep.model, prep.dataset.splits["train"], chain, settings, CPU, checkpoint_dir
+    )
     return trainer.run(resume=resume)
 
 
@@ -106,11 +124,19 @@ def _losses(outcome: TrainOutcome, name: str) -> list[float]:
 
 def _expected_calls(d_steps: int, steps: int) -> list[tuple[str, int | None]]:
     """The standard step's hook calls, in order, for a run of ``steps`` G steps."""
-    d_step = ["sample_latent", "transform_d_input:real", "transform_d_input:fake", "targets",
-              "transform_loss:d", "after_d_step"]
+    d_step = [
+        "sample_latent",
+        "transform_d_input:real",
+        "transform_d_input:fake",
+        "targets",
+        "transform_loss:d",
+        "after_d_step",
+    ]
     g_step = ["sample_latent", "transform_d_input:fake", "transform_loss:g", "after_g_step"]
     calls: list[tuple[str, int | None]] = [
-        ("init_weights", None), ("configure_optimizers", None), ("d_steps_per_g_step", None)
+        ("init_weights", None),
+        ("configure_optimizers", None),
+        ("d_steps_per_g_step", None),
     ]
     for step in range(steps):
         calls += [(name, step) for name in d_step * d_steps + g_step + ["end_of_step"]]
@@ -128,11 +154,20 @@ def test_every_hook_point_is_called_at_its_place(
     registry: Registry, plugin: recording.RecordingPlugin, tmp_path: Path
 ) -> None:
     request = RunRequest(
-        model="gan", dataset="digits", tricks=("recording",), steps=3, batch_size=BATCH,
-        d_steps=2, checkpoint_every=3, eval_samples=100, metrics=("fid",), device="cpu",
+        model="gan",
+        dataset="digits",
+        tricks=("recording",),
+        steps=3,
+        batch_size=BATCH,
+        d_steps=2,
+        checkpoint_every=3,
+        eval_samples=100,
+        metrics=("fid",),
+        device="cpu",
     )
-    record = execute_run(registry, request, RunPlaces(tmp_path / "runs", tmp_path / "s.sqlite"),
-                         quiet=True)
+    record = execute_run(
+        registry, request, RunPlaces(tmp_path / "runs", tmp_path / "s.sqlite"), quiet=True
+    )
     assert record.status == "completed" and record.steps_done == 3
     [trick] = plugin.built
     assert trick.calls == _expected_calls(d_steps=2, steps=3)
@@ -213,15 +248,21 @@ def test_configure_optimizers_hook_can_replace_the_optimizers(
     assert any(not torch.equal(p, before[name]) for name, p in control.model.named_parameters())
 
 
-def test_end_of_step_hook_can_stop_training_early(
-    registry: Registry, tmp_path: Path
-) -> None:
+def test_end_of_step_hook_can_stop_training_early(registry: Registry, tmp_path: Path) -> None:
     request = RunRequest(
-        model="gan", dataset="digits", tricks=("recording:stop_after=2",), steps=50,
-        batch_size=BATCH, checkpoint_every=25, eval_samples=100, metrics=("fid",), device="cpu",
+        model="gan",
+        dataset="digits",
+        tricks=("recording:stop_after=2",),
+        steps=50,
+        batch_size=BATCH,
+        checkpoint_every=25,
+        eval_samples=100,
+        metrics=("fid",),
+        device="cpu",
     )
-    record = execute_run(registry, request, RunPlaces(tmp_path / "runs", tmp_path / "s.sqlite"),
-                         quiet=True)
+    record = execute_run(
+        registry, request, RunPlaces(tmp_path / "runs", tmp_path / "s.sqlite"), quiet=True
+    )
     assert record.status == "completed"
     assert record.steps == 50 and record.steps_done == 2
     assert record.selected_step == 2  # validated and checkpointed where it stopped
@@ -244,11 +285,16 @@ class InterruptingTrick(recording.RecordingTrick):
 def test_trick_state_survives_a_checkpoint_resume(registry: Registry, tmp_path: Path) -> None:
     checkpoints = tmp_path / "ckpt"
     with pytest.raises(KeyboardInterrupt):  # killed during step 2, after the step-2 checkpoint
-        _train(_prepare(registry, steps=4), checkpoints, tricks=[InterruptingTrick(2)],
-               checkpoint_every=2)
+        _train(
+            _prepare(registry, steps=4),
+            checkpoints,
+            tricks=[InterruptingTrick(2)],
+            checkpoint_every=2,
+        )
     resumed = recording.RecordingTrick()
-    outcome = _train(_prepare(registry, steps=4), checkpoints, tricks=[resumed],
-                     checkpoint_every=2, resume=True)
+    outcome = _train(
+        _prepare(registry, steps=4), checkpoints, tricks=[resumed], checkpoint_every=2, resume=True
+    )
     assert outcome.status == "completed" and outcome.steps_done == 4
     assert [at for name, at in resumed.calls if name == "end_of_step"] == [2, 3]
     # Two counted before the kill (restored from the checkpoint), two after.
@@ -260,8 +306,13 @@ def test_trick_parameters_parse_positionally_and_by_name(registry: Registry) -> 
     assert spec.name == "recording" and params == DEFAULT_PARAMS
     assert parse_trick("recording:0.9", registry)[1] == {**DEFAULT_PARAMS, "real_target": 0.9}
     _, params = parse_trick("recording:noise=0.1,d_steps=3,freeze=yes,stop_after=5", registry)
-    assert params == {"real_target": 1.0, "noise": 0.1, "d_steps": 3, "freeze": True,
-                      "stop_after": 5}
+    assert params == {
+        "real_target": 1.0,
+        "noise": 0.1,
+        "d_steps": 3,
+        "freeze": True,
+        "stop_after": 5,
+    }
 
 
 @pytest.mark.parametrize(
@@ -296,11 +347,24 @@ def test_unknown_trick_lists_the_valid_choices(registry: Registry) -> None:
 def test_cli_rejects_bad_tricks_before_writing_anything(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], trick: str, fragment: str
 ) -> None:
-    code = main([
-        "run", "--plugins-dir", str(TASK_PLUGINS_DIR), "--plugin", "gan", "--trick", trick,
-        "--steps", "1", "--runs-dir", str(tmp_path / "runs"),
-        "--store", str(tmp_path / "store.sqlite"), "--quiet",
-    ])
+    code = main(
+        [
+            "run",
+            "--plugins-dir",
+            str(TASK_PLUGINS_DIR),
+            "--plugin",
+            "gan",
+            "--trick",
+            trick,
+            "--steps",
+            "1",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--store",
+            str(tmp_path / "store.sqlite"),
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("ganbench: error: ") and err.count("\n") == 1 and fragment in err

@@ -17,8 +17,17 @@ from ganbench.results.store import ResultsStore
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``ganbench leaderboard``."""
     parser.add_argument("action", choices=("build",), help="build: write the tables")
-    parser.add_argument("--store", type=Path, help="results store (default: $GANBENCH_STORE or ./runs/results.sqlite)")
-    parser.add_argument("--out", type=Path, default=Path("leaderboards"), help="output folder (default: ./leaderboards)")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="results store (default: $GANBENCH_STORE or ./runs/results.sqlite)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("leaderboards"),
+        help="output folder (default: ./leaderboards)",
+    )
 
 
 def run(args: argparse.Namespace, registry: Registry) -> int:

@@ -14,12 +14,26 @@ from ganbench.registry import Registry, load_registry
 from . import leaderboard_cmd, plugins_cmd, run_cmd
 from .parser import OneLineParser
 
-Command = tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, Registry], int], str]
+Command = tuple[
+    Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, Registry], int], str
+]
 
 COMMANDS: dict[str, Command] = {
-    "run": (run_cmd.add_arguments, run_cmd.run, "train and evaluate a model under the standard protocol"),
-    "plugins": (plugins_cmd.add_arguments, plugins_cmd.run, "list installed plugins and load errors"),
-    "leaderboard": (leaderboard_cmd.add_arguments, leaderboard_cmd.run, "build leaderboard tables from the store"),
+    "run": (
+        run_cmd.add_arguments,
+        run_cmd.run,
+        "train and evaluate a model under the standard protocol",
+    ),
+    "plugins": (
+        plugins_cmd.add_arguments,
+        plugins_cmd.run,
+        "list installed plugins and load errors",
+    ),
+    "leaderboard": (
+        leaderboard_cmd.add_arguments,
+        leaderboard_cmd.run,
+        "build leaderboard tables from the store",
+    ),
 }
 
 
@@ -27,14 +41,17 @@ def build_parser() -> OneLineParser:
     """The top-level parser with one sub-parser per command."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--plugins-dir", type=Path, help="also load plugin .py files from this folder "
-        "(default: $GANBENCH_PLUGINS_DIR)",
+        "--plugins-dir",
+        type=Path,
+        help="also load plugin .py files from this folder (default: $GANBENCH_PLUGINS_DIR)",
     )
     parser = OneLineParser(prog="ganbench", description="Benchmark GANs under one honest protocol.")
     parser.add_argument("--version", action="version", version=f"ganbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name, (add_arguments, _, help_text) in COMMANDS.items():
-        command_parser = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        command_parser = sub.add_parser(
+            name, help=help_text, description=help_text, parents=[common]
+        )
         add_arguments(command_parser)
     return parser
 

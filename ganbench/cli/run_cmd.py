@@ -23,27 +23,71 @@ from .parser import comma_list, non_negative_int, positive_int
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags of ``ganbench run``."""
-    parser.add_argument("--plugin", "--model", dest="model", help="model to train (see `ganbench plugins`)")
+    parser.add_argument(
+        "--plugin", "--model", dest="model", help="model to train (see `ganbench plugins`)"
+    )
     parser.add_argument("--dataset", default="digits", help="dataset (default: digits, offline)")
-    parser.add_argument("--trick", action="append", default=[], metavar="NAME[:VALUE|:k=v,...]",
-                        help="training trick; repeat to compose, applied in order")
-    parser.add_argument("--steps", type=non_negative_int, help="generator steps (0 evaluates the untrained generator)")
+    parser.add_argument(
+        "--trick",
+        action="append",
+        default=[],
+        metavar="NAME[:VALUE|:k=v,...]",
+        help="training trick; repeat to compose, applied in order",
+    )
+    parser.add_argument(
+        "--steps",
+        type=non_negative_int,
+        help="generator steps (0 evaluates the untrained generator)",
+    )
     parser.add_argument("--batch-size", type=positive_int)
-    parser.add_argument("--d-steps", type=positive_int, help="D steps per G step (default: the model's)")
+    parser.add_argument(
+        "--d-steps", type=positive_int, help="D steps per G step (default: the model's)"
+    )
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--image-size", type=positive_int, help="resize images to this square size")
-    parser.add_argument("--data-dir", help="folder with dataset files (default: $GANBENCH_DATA_DIR or ~/.cache/ganbench/data)")
+    parser.add_argument(
+        "--data-dir",
+        help="folder with dataset files (default: $GANBENCH_DATA_DIR or ~/.cache/ganbench/data)",
+    )
     parser.add_argument("--data-path", help="image-folder: the folder of images")
-    parser.add_argument("--download", action="store_true", help="download missing dataset files (needs internet)")
-    parser.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints and validations (default: steps/10)")
-    parser.add_argument("--feature-extractor", help="feature space for metrics (default: the dataset's; 'none' for none)")
-    parser.add_argument("--metric", type=comma_list, dest="metrics", help="metrics to compute, comma-separated (default: all that apply)")
-    parser.add_argument("--eval-samples", type=positive_int, help="generated samples for evaluation (default: the dataset's)")
-    parser.add_argument("--resume", metavar="RUN", help="continue a killed run (a run id or folder)")
-    parser.add_argument("--runs-dir", type=Path, help="where run folders go (default: $GANBENCH_RUNS_DIR or ./runs)")
-    parser.add_argument("--store", type=Path, help="results store file (default: $GANBENCH_STORE or ./runs/results.sqlite)")
-    parser.add_argument("--json", action="store_true", help="print the run record as one JSON object")
+    parser.add_argument(
+        "--download", action="store_true", help="download missing dataset files (needs internet)"
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        help="steps between checkpoints and validations (default: steps/10)",
+    )
+    parser.add_argument(
+        "--feature-extractor",
+        help="feature space for metrics (default: the dataset's; 'none' for none)",
+    )
+    parser.add_argument(
+        "--metric",
+        type=comma_list,
+        dest="metrics",
+        help="metrics to compute, comma-separated (default: all that apply)",
+    )
+    parser.add_argument(
+        "--eval-samples",
+        type=positive_int,
+        help="generated samples for evaluation (default: the dataset's)",
+    )
+    parser.add_argument(
+        "--resume", metavar="RUN", help="continue a killed run (a run id or folder)"
+    )
+    parser.add_argument(
+        "--runs-dir", type=Path, help="where run folders go (default: $GANBENCH_RUNS_DIR or ./runs)"
+    )
+    parser.add_argument(
+        "--store",
+        type=Path,
+        help="results store file (default: $GANBENCH_STORE or ./runs/results.sqlite)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the run record as one JSON object"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no table")
 
 
@@ -67,10 +111,13 @@ def print_record_table(record: RunRecord, console: Console) -> None:
         console.print(f"diverged at step {record.diverged_at_step}: a loss became NaN or infinite")
     fe = record.protocol.get("feature_extractor") or {}
     if fe.get("test_accuracy") is not None:
-        console.print(f"feature space {escape(str(fe.get('space')))}: evaluator test accuracy {fe['test_accuracy']:.4f}")
+        console.print(
+            f"feature space {escape(str(fe.get('space')))}: evaluator test accuracy {fe['test_accuracy']:.4f}"
+        )
     selected = (
         f"checkpoint selected on the validation split at step {record.selected_step}"
-        if record.selected_step is not None else "last checkpoint evaluated"
+        if record.selected_step is not None
+        else "last checkpoint evaluated"
     )
     console.print(
         f"run {record.run_id}: {record.steps_done}/{record.steps} steps, "

@@ -96,7 +96,9 @@ class Batch:
         """The same batch on ``device``."""
         return Batch(
             **{
-                f.name: (None if getattr(self, f.name) is None else getattr(self, f.name).to(device))
+                f.name: (
+                    None if getattr(self, f.name) is None else getattr(self, f.name).to(device)
+                )
                 for f in fields(self)
             }
         )

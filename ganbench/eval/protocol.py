@@ -47,12 +47,22 @@ class EvalSettings:
 
 
 def _inputs(
-    dataset: GanDataset, reference: Batch, fake: Tensor, conditions: Batch,
-    extractor: FeatureExtractor | None, seed: int, conditional: bool,
+    dataset: GanDataset,
+    reference: Batch,
+    fake: Tensor,
+    conditions: Batch,
+    extractor: FeatureExtractor | None,
+    seed: int,
+    conditional: bool,
 ) -> EvalInputs:
     return EvalInputs(
-        info=dataset.info, real=reference, fake=fake, fake_conditions=conditions,
-        extractor=extractor, seed=seed, conditional=conditional,
+        info=dataset.info,
+        real=reference,
+        fake=fake,
+        fake_conditions=conditions,
+        extractor=extractor,
+        seed=seed,
+        conditional=conditional,
     )
 
 
@@ -135,9 +145,14 @@ def make_validator(
 
     def validate(model: GANModel) -> float:
         evaluation = evaluate_model(
-            model, dataset, extractor, {spec.name: spec},
+            model,
+            dataset,
+            extractor,
+            {spec.name: spec},
             EvalSettings(n_fake=n_fake, seed=seed, metrics=(spec.name,)),
-            device, split=SELECTION_SPLIT, reference_cache=reference_cache,
+            device,
+            split=SELECTION_SPLIT,
+            reference_cache=reference_cache,
         )
         name = full_name(output, spec, None if extractor is None else extractor.space)
         return evaluation.results.values[name]

@@ -134,8 +134,14 @@ class DomainEvaluator:
     """A trained :class:`EvaluatorNet` as a feature extractor."""
 
     def __init__(
-        self, net: EvaluatorNet, dataset: str, weights_sha256: str, test_accuracy: float,
-        recipe: EvaluatorRecipe, device: torch.device, batch_size: int = 500,
+        self,
+        net: EvaluatorNet,
+        dataset: str,
+        weights_sha256: str,
+        test_accuracy: float,
+        recipe: EvaluatorRecipe,
+        device: torch.device,
+        batch_size: int = 500,
     ) -> None:
         self.net = net.to(device).eval()
         self.space = f"{dataset}-evaluator"

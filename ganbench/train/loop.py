@@ -172,15 +172,15 @@ class Trainer:
         finally:
             self.model.train(was_training)
         best = state["best_value"]
-        better = (
-            best is None
-            or (math.isfinite(value) and (value < best if self.settings.select_lower_is_better
-                                          else value > best))
+        better = best is None or (
+            math.isfinite(value)
+            and (value < best if self.settings.select_lower_is_better else value > best)
         )
         if better and math.isfinite(value):
             state["best_value"], state["best_step"] = value, step
             save_checkpoint(
-                self.checkpoint_dir / BEST_CHECKPOINT, {"step": step, "model": self.model.state_dict()}
+                self.checkpoint_dir / BEST_CHECKPOINT,
+                {"step": step, "model": self.model.state_dict()},
             )
         return value
 
@@ -194,9 +194,15 @@ class Trainer:
         d_steps = self.tricks.d_steps_per_g_step(settings.d_steps or self.model.d_steps_per_g_step)
         ctx = self._context(opt_g, opt_d, d_steps)
         state: dict[str, Any] = {
-            "curves": [], "best_step": None, "best_value": None, "wall_time_s": 0.0,
-            "status": "running", "diverged_at_step": None, "step": 0,
-            "window": {}, "window_n": 0,
+            "curves": [],
+            "best_step": None,
+            "best_value": None,
+            "wall_time_s": 0.0,
+            "status": "running",
+            "diverged_at_step": None,
+            "step": 0,
+            "window": {},
+            "window_n": 0,
         }
         if resume and (self.checkpoint_dir / LAST_CHECKPOINT).exists():
             state = self._restore(ctx, load_checkpoint(self.checkpoint_dir / LAST_CHECKPOINT))

@@ -32,9 +32,9 @@ class AdversarialLoss:
 
 
 def _bce_d(real: Tensor, fake: Tensor, real_t: Tensor, fake_t: Tensor) -> Tensor:
-    return F.binary_cross_entropy_with_logits(
-        real, real_t
-    ) + F.binary_cross_entropy_with_logits(fake, fake_t)
+    return F.binary_cross_entropy_with_logits(real, real_t) + F.binary_cross_entropy_with_logits(
+        fake, fake_t
+    )
 
 
 def _minimax_g(fake: Tensor) -> Tensor:

@@ -34,9 +34,7 @@ def discriminator_step(model: GANModel, batch: Batch, ctx: StepContext) -> Tenso
     fake_in = hooks.transform_d_input(fake, "fake", ctx)
     real_logits = model.discriminate(real_in, batch)
     fake_logits = model.discriminate(fake_in, batch)
-    real_t, fake_t = hooks.targets(
-        torch.ones_like(real_logits), torch.zeros_like(fake_logits), ctx
-    )
+    real_t, fake_t = hooks.targets(torch.ones_like(real_logits), torch.zeros_like(fake_logits), ctx)
     loss_d = loss_fn.d_loss(real_logits, fake_logits, real_t, fake_t)
     loss_d = hooks.transform_loss(loss_d, "d", ctx)
     ctx.opt_d.zero_grad(set_to_none=True)

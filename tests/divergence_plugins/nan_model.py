@@ -41,7 +41,9 @@ class BrokenAtStep(GANModel):
         super().__init__()
         self.shape = tuple(info.shape)
         size = math.prod(self.shape)
-        self.generator = nn.Sequential(nn.Linear(self.latent_dim, 32), nn.ReLU(), nn.Linear(32, size))
+        self.generator = nn.Sequential(
+            nn.Linear(self.latent_dim, 32), nn.ReLU(), nn.Linear(32, size)
+        )
         self.discriminator = nn.Sequential(nn.Linear(size, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1))
         self.broken = False
 

@@ -89,8 +89,12 @@ def load_digits_captions(options: DatasetOptions) -> GanDataset:
     x, y = _digits()
     table = torch.stack([embed_caption(caption(label)) for label in range(NUM_CLASSES)])
     info = DataInfo(
-        name="digits-captions", kind="image", shape=tuple(x.shape[1:]),
-        fields=("x", "y", "text"), num_classes=NUM_CLASSES, text_dim=TEXT_DIM,
+        name="digits-captions",
+        kind="image",
+        shape=tuple(x.shape[1:]),
+        fields=("x", "y", "text"),
+        num_classes=NUM_CLASSES,
+        text_dim=TEXT_DIM,
         extras={**_extras(), "captions": [caption(label) for label in range(NUM_CLASSES)]},
     )
     return _split(info, Batch(x=x, y=y, text=table[y]))
@@ -102,9 +106,14 @@ def load_digits_sr(options: DatasetOptions) -> GanDataset:
     # Average pooling is the box-filter downsampling a camera's larger pixels would do.
     source = F.avg_pool2d(x, SR_FACTOR)
     info = DataInfo(
-        name="digits-sr", kind="image", shape=tuple(x.shape[1:]),
-        fields=("x", "y", "source"), num_classes=NUM_CLASSES,
-        source_shape=tuple(source.shape[1:]), paired=True, extras=_extras(),
+        name="digits-sr",
+        kind="image",
+        shape=tuple(x.shape[1:]),
+        fields=("x", "y", "source"),
+        num_classes=NUM_CLASSES,
+        source_shape=tuple(source.shape[1:]),
+        paired=True,
+        extras=_extras(),
     )
     return _split(info, Batch(x=x, y=y, source=source))
 
@@ -117,28 +126,48 @@ def load_digits_invert(options: DatasetOptions) -> GanDataset:
     """
     x, y = _digits()
     info = DataInfo(
-        name="digits-invert", kind="image", shape=tuple(x.shape[1:]),
-        fields=("x", "y", "source"), num_classes=NUM_CLASSES,
-        source_shape=tuple(x.shape[1:]), paired=False, extras=_extras(),
+        name="digits-invert",
+        kind="image",
+        shape=tuple(x.shape[1:]),
+        fields=("x", "y", "source"),
+        num_classes=NUM_CLASSES,
+        source_shape=tuple(x.shape[1:]),
+        paired=False,
+        extras=_extras(),
     )
     return _split(info, Batch(x=-x, y=y, source=x))
 
 
 def _spec(name: str, load: Callable[[DatasetOptions], GanDataset], description: str) -> DatasetSpec:
     return DatasetSpec(
-        name=name, load=load, kind="image", description=description,
-        feature_extractor="evaluator", primary_metric="fid",
-        default_steps=2000, default_batch_size=64, eval_samples=1000,
+        name=name,
+        load=load,
+        kind="image",
+        description=description,
+        feature_extractor="evaluator",
+        primary_metric="fid",
+        default_steps=2000,
+        default_batch_size=64,
+        eval_samples=1000,
     )
 
 
 SPECS = (
-    _spec("digits-captions", load_digits_captions,
-          "test-only: 8x8 digits with hashed bag-of-words caption embeddings (text-to-image)"),
-    _spec("digits-sr", load_digits_sr,
-          "test-only: 8x8 digits from their 4x4 average-pooled versions (super-resolution)"),
-    _spec("digits-invert", load_digits_invert,
-          "test-only: digits (A) to inverted digits (B), unpaired (translation)"),
+    _spec(
+        "digits-captions",
+        load_digits_captions,
+        "test-only: 8x8 digits with hashed bag-of-words caption embeddings (text-to-image)",
+    ),
+    _spec(
+        "digits-sr",
+        load_digits_sr,
+        "test-only: 8x8 digits from their 4x4 average-pooled versions (super-resolution)",
+    ),
+    _spec(
+        "digits-invert",
+        load_digits_invert,
+        "test-only: digits (A) to inverted digits (B), unpaired (translation)",
+    ),
 )
 
 

@@ -62,8 +62,9 @@ class RecordingTrick(Trick):
         self.counts: Counter[str] = Counter()
 
     def _record(self, hook: str, ctx: StepContext | None, detail: str | None = None) -> None:
-        self.calls.append((hook if detail is None else f"{hook}:{detail}", None if ctx is None
-                           else ctx.step))
+        self.calls.append(
+            (hook if detail is None else f"{hook}:{detail}", None if ctx is None else ctx.step)
+        )
         self.counts[hook] += 1
 
     def init_weights(self, model: GANModel) -> None:
@@ -74,8 +75,10 @@ class RecordingTrick(Trick):
     ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         self._record("configure_optimizers", None)
         if self.freeze:
-            return (torch.optim.SGD(model.generator.parameters(), lr=0.0),
-                    torch.optim.SGD(model.discriminator.parameters(), lr=0.0))
+            return (
+                torch.optim.SGD(model.generator.parameters(), lr=0.0),
+                torch.optim.SGD(model.discriminator.parameters(), lr=0.0),
+            )
         return opt_g, opt_d
 
     def d_steps_per_g_step(self, n: int) -> int:

@@ -103,8 +103,11 @@ class SRGenerator(nn.Module):
         upsample: list[nn.Module] = []
         for _ in range(int(math.log2(factor))):
             # Sub-pixel convolution (Shi et al. 2016): 4x the maps, then rearranged 2x larger.
-            upsample += [nn.Conv2d(WIDTH, WIDTH * 4, 3, padding=1), nn.PixelShuffle(2),
-                         nn.PReLU(WIDTH)]
+            upsample += [
+                nn.Conv2d(WIDTH, WIDTH * 4, 3, padding=1),
+                nn.PixelShuffle(2),
+                nn.PReLU(WIDTH),
+            ]
         self.tail = nn.Sequential(*upsample, nn.Conv2d(WIDTH, channels, 3, padding=1), nn.Tanh())
 
     def forward(self, low: Tensor) -> Tensor:
@@ -202,7 +205,7 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
             task=TaskKind.SUPER_RESOLUTION,
             data_kinds=("image",),
             paper="Ledig et al. 2017, SRGAN, figure 4 and section 2.2 (SRGAN-MSE), "
-                  "scaled down (test-only)",
+            "scaled down (test-only)",
             description="test-only tiny SRGAN: residual G with sub-pixel upsampling, MSE content loss",
             check=check_fits,
         )

@@ -212,7 +212,7 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
             task=TaskKind.TEXT_TO_IMAGE,
             data_kinds=("image",),
             paper="Reed et al. 2016, Generative Adversarial Text to Image Synthesis, "
-                  "sections 4-4.1 (GAN-CLS), scaled down (test-only)",
+            "sections 4-4.1 (GAN-CLS), scaled down (test-only)",
             description="test-only tiny GAN-INT-CLS with a matching-aware discriminator",
             check=check_fits,
         )

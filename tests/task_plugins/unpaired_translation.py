@@ -64,8 +64,11 @@ class TranslationResidualBlock(nn.Module):
     def __init__(self, width: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(width, width, 3, padding=1), nn.InstanceNorm2d(width), nn.ReLU(),
-            nn.Conv2d(width, width, 3, padding=1), nn.InstanceNorm2d(width),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.InstanceNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.InstanceNorm2d(width),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -78,13 +81,18 @@ class TranslationGenerator(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(channels, WIDTH, 3, padding=1), nn.InstanceNorm2d(WIDTH), nn.ReLU(),
-            nn.Conv2d(WIDTH, WIDTH * 2, 3, stride=2, padding=1), nn.InstanceNorm2d(WIDTH * 2),
+            nn.Conv2d(channels, WIDTH, 3, padding=1),
+            nn.InstanceNorm2d(WIDTH),
+            nn.ReLU(),
+            nn.Conv2d(WIDTH, WIDTH * 2, 3, stride=2, padding=1),
+            nn.InstanceNorm2d(WIDTH * 2),
             nn.ReLU(),
             TranslationResidualBlock(WIDTH * 2),
             nn.ConvTranspose2d(WIDTH * 2, WIDTH, 4, stride=2, padding=1),
-            nn.InstanceNorm2d(WIDTH), nn.ReLU(),
-            nn.Conv2d(WIDTH, channels, 3, padding=1), nn.Tanh(),
+            nn.InstanceNorm2d(WIDTH),
+            nn.ReLU(),
+            nn.Conv2d(WIDTH, channels, 3, padding=1),
+            nn.Tanh(),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -97,8 +105,10 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(channels, WIDTH, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(WIDTH, WIDTH * 2, 4, stride=2, padding=1), nn.InstanceNorm2d(WIDTH * 2),
+            nn.Conv2d(channels, WIDTH, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(WIDTH, WIDTH * 2, 4, stride=2, padding=1),
+            nn.InstanceNorm2d(WIDTH * 2),
             nn.LeakyReLU(0.2),
             nn.Conv2d(WIDTH * 2, 1, 3, padding=1),
         )
@@ -166,7 +176,9 @@ class TinyCycleGAN(GANModel):
         d_b, d_a = self.discriminator["b"], self.discriminator["a"]
         real_b, fake_b_logits = d_b(real_b_in), d_b(fake_b_in)
         real_a, fake_a_logits = d_a(real_a_in), d_a(fake_a_in)
-        real_t, fake_t = hooks.targets(torch.ones_like(real_b), torch.zeros_like(fake_b_logits), ctx)
+        real_t, fake_t = hooks.targets(
+            torch.ones_like(real_b), torch.zeros_like(fake_b_logits), ctx
+        )
         loss_d = loss_fn.d_loss(real_b, fake_b_logits, real_t, fake_t) + loss_fn.d_loss(
             real_a, fake_a_logits, real_t, fake_t
         )
@@ -217,7 +229,7 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
             task=TaskKind.UNPAIRED_TRANSLATION,
             data_kinds=("image",),
             paper="Zhu et al. 2017, CycleGAN, sections 3-4 and appendix 7.2, "
-                  "scaled down (test-only)",
+            "scaled down (test-only)",
             description="test-only tiny CycleGAN: two translators, two PatchGAN Ds, cycle loss",
             check=check_fits,
         )
