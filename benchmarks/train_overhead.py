@@ -42,15 +42,12 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from ganbench.eval.protocol import make_validator
 from ganbench.model import GANModel
 from ganbench.preparation import PreparedRun, prepare_run
 from ganbench.progress import TrainingProgress
 from ganbench.registry import load_registry
 from ganbench.run_request import RunRequest
-from ganbench.runner import MAX_VALIDATION_SAMPLES
-from ganbench.train.loop import Trainer, TrainSettings
-from ganbench.train.trick_chain import TrickChain
+from ganbench.runner import plan_training
 
 SEED = 0
 
@@ -69,38 +66,9 @@ def null_console() -> Console:
 
 def run_ganbench(prep: PreparedRun, steps: int, workdir: Path) -> Measurement:
     """Train with the real Trainer, set up as ``ganbench run`` sets it up."""
-    request = prep.request
-    validator = make_validator(
-        prep.dataset,
-        prep.extractor,
-        prep.metric_specs,
-        prep.dataset_spec.primary_metric,
-        n_fake=min(prep.n_fake, MAX_VALIDATION_SAMPLES),
-        seed=request.seed,
-        device=prep.device,
-    )
-    settings = TrainSettings(
-        steps=steps,
-        batch_size=prep.batch_size,
-        seed=request.seed,
-        d_steps=request.d_steps,
-        checkpoint_every=prep.checkpoint_every,
-    )
     checkpoint_dir = Path(tempfile.mkdtemp(dir=workdir))
-    progress = TrainingProgress(
-        steps, f"{request.model} on {request.dataset}", quiet=False, console=null_console()
-    )
-    trainer = Trainer(
-        prep.model,
-        prep.dataset.splits["train"].to(prep.device),
-        TrickChain(prep.tricks),
-        settings,
-        prep.device,
-        checkpoint_dir,
-        paired=prep.dataset.info.paired,
-        validator=validator,
-        progress=progress,
-    )
+    progress = TrainingProgress(steps, "dcgan on digits", quiet=False, console=null_console())
+    trainer = plan_training(prep, checkpoint_dir, progress, steps=steps).trainer
     overhead = [0.0]
 
     def timed(method):

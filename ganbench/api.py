@@ -23,7 +23,7 @@ from ganbench.errors import (
 from ganbench.eval.inputs import EvalInputs
 from ganbench.features.base import FeatureContext, FeatureExtractor
 from ganbench.hookspecs import hookimpl
-from ganbench.model import GANModel
+from ganbench.model import GANModel, UnconditionalGAN
 from ganbench.specs import (
     DatasetSpec,
     FeatureExtractorSpec,
@@ -73,6 +73,7 @@ __all__ = [
     "Trick",
     "TrickParam",
     "TrickSpec",
+    "UnconditionalGAN",
     "alternating_updates",
     "discriminator_step",
     "generator_step",

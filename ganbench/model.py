@@ -86,3 +86,21 @@ class GANModel(nn.Module):
         from ganbench.train.step import standard_train_step
 
         return standard_train_step(self, batch, ctx)
+
+
+class UnconditionalGAN(GANModel):
+    """A :class:`GANModel` whose generator maps z to x and whose D sees x alone.
+
+    Unconditional architectures (GAN, DCGAN, WGAN...) only set ``generator``,
+    ``discriminator`` and :meth:`configure_optimizers`.
+    """
+
+    task = TaskKind.UNCONDITIONAL
+
+    def generate(self, z: Tensor | None, cond: Batch) -> Tensor:
+        """``generator(z)``: the conditioning is ignored."""
+        return self.generator(z)
+
+    def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
+        """``discriminator(x)``: logits (N,)."""
+        return self.discriminator(x)

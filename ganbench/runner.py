@@ -149,8 +149,26 @@ def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> N
         store.add(record)
 
 
-def _train(prep: PreparedRun, checkpoint_dir: Path, quiet: bool, resume: bool):
-    """Train under the standard protocol; returns the outcome and the selection settings."""
+@dataclass
+class TrainingPlan:
+    """A trainer set up exactly as ``ganbench run`` sets it up, and its selection rule."""
+
+    trainer: Trainer
+    selection: dict[str, Any] | None
+    primary_name: str | None
+
+
+def plan_training(
+    prep: PreparedRun,
+    checkpoint_dir: Path,
+    progress: TrainingProgress,
+    steps: int | None = None,
+) -> TrainingPlan:
+    """The standard train protocol for ``prep`` (``steps`` overrides the budget).
+
+    Checkpoints are selected on the validation split by the dataset's primary
+    metric; ``benchmarks/train_overhead.py`` times this very trainer.
+    """
     request = prep.request
     primary = prep.dataset_spec.primary_metric
     primary_name = primary_metric_name(prep.metric_specs, primary, prep.extractor)
@@ -169,14 +187,13 @@ def _train(prep: PreparedRun, checkpoint_dir: Path, quiet: bool, resume: bool):
         device=prep.device,
     )
     settings = TrainSettings(
-        steps=prep.steps,
+        steps=prep.steps if steps is None else steps,
         batch_size=prep.batch_size,
         seed=request.seed,
         d_steps=request.d_steps,
         checkpoint_every=prep.checkpoint_every,
         select_lower_is_better=lower_is_better,
     )
-    progress = TrainingProgress(prep.steps, f"{request.model} on {request.dataset}", quiet=quiet)
     trainer = Trainer(
         prep.model,
         prep.dataset.splits["train"].to(prep.device),
@@ -188,8 +205,6 @@ def _train(prep: PreparedRun, checkpoint_dir: Path, quiet: bool, resume: bool):
         validator=validator,
         progress=progress,
     )
-    with progress:
-        outcome = trainer.run(resume=resume)
     selection = None
     if validator is not None:
         selection = {
@@ -198,7 +213,7 @@ def _train(prep: PreparedRun, checkpoint_dir: Path, quiet: bool, resume: bool):
             "every": prep.checkpoint_every,
             "n_fake": n_val,
         }
-    return outcome, selection, primary_name
+    return TrainingPlan(trainer, selection, primary_name)
 
 
 def _write_run_files(
@@ -222,7 +237,12 @@ def _complete_run(
     """Train, select, evaluate, record and store one prepared run."""
     request = prep.request
     checkpoint_dir = run_dir / "checkpoints"
-    outcome, selection, primary_name = _train(prep, checkpoint_dir, quiet, resume)
+    description = f"{request.model} on {request.dataset}"
+    progress = TrainingProgress(prep.steps, description, quiet=quiet)
+    plan = plan_training(prep, checkpoint_dir, progress)
+    with progress:
+        outcome = plan.trainer.run(resume=resume)
+    selection, primary_name = plan.selection, plan.primary_name
 
     eval_start = time.perf_counter()
     selected: int | None = None

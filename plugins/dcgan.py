@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 import ganbench
-from ganbench.api import Batch, DataInfo, GANModel, ModelSpec, TaskKind
+from ganbench.api import DataInfo, ModelSpec, TaskKind, UnconditionalGAN
 
 BASE_WIDTH = 64
 
@@ -117,10 +117,9 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-class DCGAN(GANModel):
+class DCGAN(UnconditionalGAN):
     """DCGAN sized for the dataset's image size and channel count."""
 
-    task = TaskKind.UNCONDITIONAL
     latent_dim = 100
     loss = "non-saturating"
 
@@ -132,12 +131,6 @@ class DCGAN(GANModel):
 
     def init_weights(self) -> None:
         self.apply(dcgan_init)
-
-    def generate(self, z: Tensor | None, cond: Batch) -> Tensor:
-        return self.generator(z)
-
-    def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
-        return self.discriminator(x)
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         """Adam(2e-4, beta1 0.5) for both networks (section 4)."""

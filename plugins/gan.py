@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 import ganbench
-from ganbench.api import Batch, DataInfo, GANModel, ModelSpec, TaskKind
+from ganbench.api import DataInfo, ModelSpec, TaskKind, UnconditionalGAN
 
 
 class MLPGenerator(nn.Module):
@@ -67,10 +67,9 @@ class MLPDiscriminator(nn.Module):
         return self.net(x).squeeze(1)
 
 
-class GoodfellowGAN(GANModel):
+class GoodfellowGAN(UnconditionalGAN):
     """The MLP GAN on any data shape (2-D points or flattened images)."""
 
-    task = TaskKind.UNCONDITIONAL
     latent_dim = 100
     loss = "non-saturating"
 
@@ -78,12 +77,6 @@ class GoodfellowGAN(GANModel):
         super().__init__()
         self.generator = MLPGenerator(self.latent_dim, info.shape, bounded=info.kind == "image")
         self.discriminator = MLPDiscriminator(info.shape)
-
-    def generate(self, z: Tensor | None, cond: Batch) -> Tensor:
-        return self.generator(z)
-
-    def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
-        return self.discriminator(x)
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
         """Adam(2e-4, beta1 0.5) for both networks, as the Keras example."""
