@@ -1,19 +1,27 @@
 """cGAN: Mirza and Osindero 2014, "Conditional Generative Adversarial Nets".
 
-The label y (one-hot) is fed to both G and D. Architecture from section
-4.1 of the paper (the MNIST model):
+The class label y is fed to both G and D (section 3.2 of the paper): G
+models p(x | y), and D judges (x, y) pairs, so a fake of the wrong class is
+caught as readily as a fake that looks wrong.
 
-* G: z (100) -> 200 ReLU and y (10) -> 1,000 ReLU, concatenated (1,200)
-  -> 1,200 ReLU -> data; tanh output because ganbench images are in
-  [-1, 1] (the paper's sigmoid targets [0, 1]). Vector data gets a linear output.
-* D: x -> maxout 240 units x 5 pieces, y -> maxout 50 units x 5 pieces,
-  joint -> maxout 240 units x 4 pieces -> 1 logit; dropout 0.5 on D's inputs
-  to each maxout layer.
+Architecture and hyper-parameters follow the Keras-GAN reference
+implementation of the paper (``cgan/cgan.py``), the same source as
+ganbench's ``gan`` plugin:
 
-Deviation, on purpose: the paper trains with SGD, learning rate 0.1 decayed
-by 1.00004 per step and momentum ramped from 0.5 to 0.7, tuned for very long
-runs. ganbench uses Adam (2e-4, beta1 0.5) as the Keras-GAN reference cGAN
-does, so the model trains within the standard step budget.
+* G: z (100) multiplied elementwise by a learned 100-d embedding of y, then
+  256 -> 512 -> 1024, each Linear, LeakyReLU(0.2), BatchNorm (Keras
+  momentum 0.8); tanh output for images, linear for vector data.
+* D: the flattened sample multiplied elementwise by a learned embedding of y
+  of the same width, then 512 -> 512 -> 512 with LeakyReLU(0.2), dropout
+  0.4 after the second and third layers, and one logit.
+* Non-saturating loss; Adam, learning rate 2e-4, beta1 0.5, for both.
+
+Why not the paper's own MNIST network (section 4.1: ReLU G with separate
+z and y towers, maxout D, SGD at learning rate 0.1 with decay and momentum
+schedules): in ganbench's 2,000-step budget it collapsed to the mean digit
+with conditional accuracy at chance (0.10), with SGD as with Adam, with or
+without D's dropout. The multiplicative conditioning above reaches
+class-conditional samples within the budget.
 """
 
 from __future__ import annotations
@@ -22,67 +30,69 @@ import math
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 import ganbench
 from ganbench.api import Batch, DataInfo, GANModel, ModelSpec, TaskKind
 
-
-class Maxout(nn.Module):
-    """Linear layer producing ``units`` outputs, each the max of ``pieces``."""
-
-    def __init__(self, in_features: int, units: int, pieces: int) -> None:
-        super().__init__()
-        self.units, self.pieces = units, pieces
-        self.linear = nn.Linear(in_features, units * pieces)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x).view(x.shape[0], self.units, self.pieces).max(dim=2).values
+LATENT_DIM = 100
 
 
 class ConditionalGenerator(nn.Module):
-    """(z, one-hot y) -> samples (N x *shape)."""
+    """(z, y) -> samples (N x *shape): z is gated by a learned embedding of y."""
 
     def __init__(
         self, latent_dim: int, num_classes: int, shape: tuple[int, ...], bounded: bool
     ) -> None:
         super().__init__()
-        self.z_path = nn.Sequential(nn.Linear(latent_dim, 200), nn.ReLU())
-        self.y_path = nn.Sequential(nn.Linear(num_classes, 1000), nn.ReLU())
-        out: list[nn.Module] = [nn.Linear(1200, 1200), nn.ReLU(), nn.Linear(1200, math.prod(shape))]
+        self.label_embedding = nn.Embedding(num_classes, latent_dim)
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for hidden in (256, 512, 1024):
+            layers += [
+                nn.Linear(width, hidden),
+                nn.LeakyReLU(0.2),
+                nn.BatchNorm1d(hidden, momentum=0.2),
+            ]
+            width = hidden
+        layers.append(nn.Linear(width, math.prod(shape)))
         if bounded:
-            out.append(nn.Tanh())
-        self.joint = nn.Sequential(*out)
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
         self.shape = shape
 
-    def forward(self, z: Tensor, y_onehot: Tensor) -> Tensor:
-        h = torch.cat([self.z_path(z), self.y_path(y_onehot)], dim=1)
-        return self.joint(h).view(z.shape[0], *self.shape)
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        return self.net(z * self.label_embedding(y)).view(z.shape[0], *self.shape)
 
 
 class ConditionalDiscriminator(nn.Module):
-    """(samples, one-hot y) -> logits (N,)."""
+    """(samples, y) -> logits (N,): the sample is gated by a learned embedding of y."""
 
     def __init__(self, num_classes: int, shape: tuple[int, ...]) -> None:
         super().__init__()
-        self.x_path = Maxout(math.prod(shape), 240, 5)
-        self.y_path = Maxout(num_classes, 50, 5)
-        self.joint = Maxout(290, 240, 4)
-        self.out = nn.Linear(240, 1)
+        width = math.prod(shape)
+        self.label_embedding = nn.Embedding(num_classes, width)
+        self.net = nn.Sequential(
+            nn.Linear(width, 512),
+            nn.LeakyReLU(0.2),
+            nn.Linear(512, 512),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(0.4),
+            nn.Linear(512, 512),
+            nn.LeakyReLU(0.2),
+            nn.Dropout(0.4),
+            nn.Linear(512, 1),
+        )
 
-    def forward(self, x: Tensor, y_onehot: Tensor) -> Tensor:
-        hx = self.x_path(F.dropout(x.flatten(1), 0.5, self.training))
-        hy = self.y_path(F.dropout(y_onehot, 0.5, self.training))
-        h = self.joint(F.dropout(torch.cat([hx, hy], dim=1), 0.5, self.training))
-        return self.out(F.dropout(h, 0.5, self.training)).squeeze(1)
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.net(x.flatten(1) * self.label_embedding(y)).squeeze(1)
 
 
 class ConditionalGAN(GANModel):
     """Class-conditional GAN with the label fed to both networks."""
 
     task = TaskKind.CLASS_CONDITIONAL
-    latent_dim = 100
+    latent_dim = LATENT_DIM
     loss = "non-saturating"
 
     def __init__(self, info: DataInfo) -> None:
@@ -95,18 +105,19 @@ class ConditionalGAN(GANModel):
         )
         self.discriminator = ConditionalDiscriminator(self.num_classes, info.shape)
 
-    def _onehot(self, cond: Batch) -> Tensor:
+    @staticmethod
+    def _labels(cond: Batch) -> Tensor:
         assert cond.y is not None, "cGAN needs class labels in the batch"
-        return F.one_hot(cond.y, self.num_classes).float()
+        return cond.y
 
     def generate(self, z: Tensor | None, cond: Batch) -> Tensor:
-        return self.generator(z, self._onehot(cond))
+        return self.generator(z, self._labels(cond))
 
     def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
-        return self.discriminator(x, self._onehot(cond))
+        return self.discriminator(x, self._labels(cond))
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        """Adam(2e-4, beta1 0.5): see the module docstring for why not SGD."""
+        """Adam(2e-4, beta1 0.5) for both networks, as the Keras-GAN cGAN."""
         return self.adam_optimizers(lr=2e-4, betas=(0.5, 0.999))
 
 
@@ -118,7 +129,10 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
             build=ConditionalGAN,
             task=TaskKind.CLASS_CONDITIONAL,
             data_kinds=("image", "vector"),
-            paper="Mirza and Osindero 2014, Conditional GANs, section 4.1",
-            description="conditional GAN: the class label fed to G and D (maxout D)",
+            paper=(
+                "Mirza and Osindero 2014, Conditional GANs, section 3.2; "
+                "network of the Keras-GAN reference cgan"
+            ),
+            description="conditional GAN: the class label fed to G and D (label embeddings)",
         )
     )
