@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ganbench.data.types import Batch, DatasetOptions, GanDataset
+from ganbench.data.types import DatasetOptions, GanDataset
 from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
 from ganbench.features.base import FeatureContext, FeatureExtractor
 from ganbench.model import GANModel
@@ -317,8 +317,3 @@ def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
         checkpoint_every=checkpoint_every,
         n_fake=request.eval_samples or dataset_spec.eval_samples,
     )
-
-
-def first_rows(batch: Batch, n: int) -> Batch:
-    """The first ``n`` rows of a batch."""
-    return batch.index(torch.arange(min(n, len(batch))))

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -369,6 +369,3 @@ def load_registry(
     for name, plugin in extra_plugins:
         loader._add(plugin, PluginReport(name, _version_text(plugin), "in-process"))
     return loader.collect()
-
-
-RegisterCallback = Callable[[Any], None]

@@ -17,8 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ganbench.errors import GanbenchError
 from ganbench.eval.metrics_runner import MetricResults
 from ganbench.eval.protocol import (
@@ -31,7 +29,7 @@ from ganbench.eval.protocol import (
     protocol_record,
 )
 from ganbench.eval.record import RunRecord, comparison_key
-from ganbench.preparation import PreparedRun, first_rows, prepare_run
+from ganbench.preparation import PreparedRun, prepare_run
 from ganbench.progress import TrainingProgress
 from ganbench.provenance import versions
 from ganbench.registry import Registry
@@ -330,8 +328,3 @@ def execute_run(
     except GanbenchError:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise
-
-
-def preview_batch(prep: PreparedRun, n: int = 8) -> torch.Tensor:
-    """A few training images (for docs and debugging)."""
-    return first_rows(prep.dataset.splits["train"], n).x

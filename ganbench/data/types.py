@@ -118,9 +118,19 @@ class GanDataset:
 
     info: DataInfo
     splits: dict[str, Batch]
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def fingerprint(self) -> str:
-        """sha256 of every split's content: names caches built from this data."""
+        """sha256 of every split's content: names caches built from this data.
+
+        Computed once: a loaded dataset is not modified, and hashing CIFAR-10's
+        splits takes seconds, while a run asks for it several times.
+        """
+        if self._fingerprint is None:
+            self._fingerprint = self._hash_content()
+        return self._fingerprint
+
+    def _hash_content(self) -> str:
         digest = hashlib.sha256()
         digest.update(repr((self.info.name, self.info.shape, self.info.fields)).encode())
         for split_name in sorted(self.splits):

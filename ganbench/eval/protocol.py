@@ -7,7 +7,6 @@ with the protocol record of design.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,8 +190,3 @@ def protocol_record(
         **training,
         **provenance,
     }
-
-
-def names_of(metrics: Iterable[str] | None) -> tuple[str, ...] | None:
-    """Normalise a requested metric list (None keeps "all that apply")."""
-    return None if metrics is None else tuple(metrics)
