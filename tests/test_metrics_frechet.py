@@ -11,6 +11,7 @@ from ganbench.metrics.frechet import (
     fid_from_features,
     frechet_distance,
     gaussian_stats,
+    psd_factor,
     trace_sqrt_product,
 )
 
@@ -112,3 +113,17 @@ def test_trace_sqrt_product_of_rank_deficient_matrices() -> None:
 def test_shape_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError):
         frechet_distance(np.zeros(3), np.eye(3), np.zeros(4), np.eye(4))
+
+
+def test_psd_factor_reconstructs_singular_matrices() -> None:
+    x = np.random.default_rng(7).normal(size=(5, 12))
+    s = x.T @ x  # rank 5 in 12 dimensions
+    factor = psd_factor(s)
+    assert factor.shape == (12, 5)
+    np.testing.assert_allclose(factor @ factor.T, s, atol=1e-10)
+
+
+def test_zero_covariance_leaves_means_and_traces() -> None:
+    mu1, mu2 = np.zeros(3), np.array([1.0, 2.0, 2.0])
+    sigma2 = np.diag([1.0, 2.0, 3.0])
+    assert frechet_distance(mu1, np.zeros((3, 3)), mu2, sigma2) == pytest.approx(9.0 + 6.0)

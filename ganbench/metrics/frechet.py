@@ -5,22 +5,27 @@ Local Nash Equilibrium" (NeurIPS 2017), eq. (6):
 
     d^2 = ||mu1 - mu2||^2 + tr(S1) + tr(S2) - 2 tr(sqrt(S1 S2))
 
-The trace of the matrix square root is taken from symmetric eigen- and
-singular-value decompositions rather than ``scipy.linalg.sqrtm``: S1 S2 is
-similar to the symmetric PSD matrix sqrt(S1) S2 sqrt(S1), so tr(sqrt(S1 S2))
-is the sum of the square roots of that matrix's eigenvalues. Those are the
-singular values of M = sqrt(S1) sqrt(S2) (because sqrt(S1) S2 sqrt(S1) = M M^T),
-and taking singular values of M directly avoids square-rooting eigenvalues
-that rounding left at ~1e-16 instead of 0: each such root adds ~1e-8 (relative)
-of error, which matters when the covariances are singular (fewer samples than
-feature dimensions, e.g. 2048-d Inception features of 1000 samples), where
-``sqrtm`` of the non-symmetric product may even return complex or NaN
-entries.
+The trace term is computed in float64 by a symmetric eigenvalue method rather
+than ``scipy.linalg.sqrtm``. A pivoted Cholesky factorisation (LAPACK
+``dpstrf``) writes sigma1 = F F^T with F of shape (D, r), r the numerical rank
+of sigma1; S1 S2 has the same nonzero eigenvalues as the symmetric PSD r x r
+matrix F^T S2 F, so tr(sqrt(S1 S2)) is the sum of the square roots of that
+matrix's eigenvalues (``eigh``, values only). This is why it is fast and
+stable: the factorisation stops at the numerical rank, so singular
+covariances (fewer samples than feature dimensions, e.g. 2048-d Inception
+features of 1,000 samples) shrink the problem instead of breaking it, and
+eigenvalues that rounding leaves at +-1e-16 instead of 0 are set to 0 before
+the square root (each would otherwise add ~1e-8 of error). ``sqrtm`` of the
+non-symmetric product S1 S2 is a Schur method, several times slower at
+D = 2048 (``benchmarks/frechet.py``), and can return complex or NaN entries
+for singular covariances.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
+from scipy.linalg import lapack
 
 from ganbench.metrics._arrays import ArrayLike, as_float64
 
@@ -51,31 +56,39 @@ def _symmetric(matrix: np.ndarray) -> np.ndarray:
     return (matrix + matrix.T) / 2.0
 
 
-def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
-    """Symmetric square root of a symmetric PSD (D, D) matrix.
+def psd_factor(matrix: np.ndarray) -> np.ndarray:
+    """F (D, r) with F @ F.T == matrix, for a symmetric PSD (D, D) matrix of numerical rank r.
 
-    Eigenvalues below the usual numerical-rank tolerance (D * eps * largest)
-    are set to 0: a covariance has no negative eigenvalues, and its exact
-    zeros come out of ``eigh`` as +-1e-16-sized noise whose square roots
-    (~1e-8) would otherwise pollute the trace. Genuine eigenvalues that small
-    are below what float64 can resolve anyway.
+    Pivoted Cholesky (LAPACK ``dpstrf``) with LAPACK's default rank
+    tolerance, D * eps * max(diagonal): the factorisation stops once the
+    remaining diagonal is below it, which is rounding noise for a covariance.
     """
-    eigvals, eigvecs = np.linalg.eigh(_symmetric(matrix))
-    tolerance = matrix.shape[0] * np.finfo(np.float64).eps * max(float(eigvals.max()), 0.0)
-    roots = np.sqrt(np.where(eigvals > tolerance, eigvals, 0.0))
-    return (eigvecs * roots) @ eigvecs.T
+    factor, pivots, rank, info = lapack.dpstrf(_symmetric(matrix), lower=1, tol=-1.0)
+    if info < 0:
+        raise ValueError(f"dpstrf rejected argument {-info}")
+    lower = np.tril(factor)[:, :rank]
+    # dpstrf factors P^T A P = L L^T; undo the row permutation so F F^T = A.
+    unpermuted = np.empty_like(lower)
+    unpermuted[pivots - 1] = lower
+    return unpermuted
 
 
 def trace_sqrt_product(sigma1: ArrayLike, sigma2: ArrayLike) -> float:
     """tr(sqrt(sigma1 @ sigma2)) for symmetric PSD (D, D) matrices, in float64.
 
-    Computed as the sum of singular values of sqrt(sigma1) @ sqrt(sigma2),
-    i.e. the square roots of the eigenvalues of sqrt(sigma1) sigma2 sqrt(sigma1).
+    The sum of the square roots of the eigenvalues of F^T sigma2 F, where
+    sigma1 = F F^T (see the module docstring).
     """
     s1 = as_float64(sigma1, ndim=2, name="sigma1")
     s2 = as_float64(sigma2, ndim=2, name="sigma2")
-    product_root = _psd_sqrt(s1) @ _psd_sqrt(s2)
-    return float(np.linalg.svd(product_root, compute_uv=False).sum())
+    factor = psd_factor(s1)
+    if factor.shape[1] == 0:  # sigma1 == 0
+        return 0.0
+    reduced = _symmetric(factor.T @ s2 @ factor)
+    eigvals = scipy.linalg.eigh(reduced, eigvals_only=True, driver="evd")
+    # Eigenvalues below the numerical-rank tolerance are zeros plus rounding.
+    tolerance = reduced.shape[0] * np.finfo(np.float64).eps * max(float(eigvals.max()), 0.0)
+    return float(np.sqrt(np.where(eigvals > tolerance, eigvals, 0.0)).sum())
 
 
 def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike) -> float:
