@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ganbench.features.evaluator import EVALUATOR_SPEC
 from ganbench.features.identity import IDENTITY_SPEC
+from ganbench.features.inception import INCEPTION_SPEC
 from ganbench.hookspecs import hookimpl
 from ganbench.metrics.builtin import BUILTIN_METRICS
 from ganbench.specs import FeatureExtractorSpec, MetricSpec
@@ -26,6 +27,7 @@ def ganbench_register_metrics(register: Callable[[MetricSpec], None]) -> None:
 def ganbench_register_feature_extractors(
     register: Callable[[FeatureExtractorSpec], None],
 ) -> None:
-    """The domain evaluator and the identity space."""
+    """The domain evaluator, the identity space and Inception-v3."""
     register(EVALUATOR_SPEC)
     register(IDENTITY_SPEC)
+    register(INCEPTION_SPEC)

@@ -40,3 +40,11 @@ class CheckpointError(GanbenchError):
 
 class PluginContractError(GanbenchError):
     """A plugin broke the API contract (bad registration, wrong output shape)."""
+
+
+class InceptionWeightsMissingError(GanbenchError):
+    """The Inception-v3 weights file is not on disk and cannot be downloaded."""
+
+
+class InceptionWeightsInvalidError(GanbenchError):
+    """A file given as Inception-v3 weights is not one of the known weights files."""

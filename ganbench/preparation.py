@@ -200,6 +200,11 @@ def load_dataset(dataset_spec: DatasetSpec, request: RunRequest) -> GanDataset:
         image_size=request.image_size,
         extra=extra,
     )
+    return load_dataset_with(dataset_spec, options)
+
+
+def load_dataset_with(dataset_spec: DatasetSpec, options: DatasetOptions) -> GanDataset:
+    """Load ``dataset_spec`` with ``options``; check it has non-empty train/val/test splits."""
     try:
         dataset = dataset_spec.load(options)
     except GanbenchError:
@@ -219,17 +224,10 @@ def load_dataset(dataset_spec: DatasetSpec, request: RunRequest) -> GanDataset:
     return dataset
 
 
-def build_extractor(
-    request: RunRequest,
-    dataset_spec: DatasetSpec,
-    dataset: GanDataset,
-    registry: Registry,
-    device: torch.device,
-) -> FeatureExtractor | None:
-    """The run's feature space (``none`` disables feature metrics)."""
-    name = request.feature_extractor or dataset_spec.feature_extractor
-    if name == "none":
-        return None
+def build_feature_extractor(
+    name: str, dataset: GanDataset, registry: Registry, ctx: FeatureContext
+) -> FeatureExtractor:
+    """Build feature space ``name`` for ``dataset``; a clear error if it does not apply."""
     spec = registry.feature_extractor(name)
     if spec.check is not None:
         reason = spec.check(dataset.info)
@@ -243,8 +241,32 @@ def build_extractor(
                 f"feature extractor {name!r} does not apply to dataset {dataset.info.name!r}: "
                 f"{reason}; valid choices: {', '.join(fitting + ['none'])}"
             )
-    ctx = FeatureContext(cache_dir=cache_dir(), device=device)
     return spec.build(dataset, ctx)
+
+
+def feature_context(
+    device: torch.device, inception_weights: str | Path | None = None, quiet: bool = True
+) -> FeatureContext:
+    """The cache folder, device and weights file feature extractors get."""
+    weights = Path(inception_weights).expanduser() if inception_weights else None
+    return FeatureContext(
+        cache_dir=cache_dir(), device=device, quiet=quiet, inception_weights=weights
+    )
+
+
+def build_extractor(
+    request: RunRequest,
+    dataset_spec: DatasetSpec,
+    dataset: GanDataset,
+    registry: Registry,
+    device: torch.device,
+) -> FeatureExtractor | None:
+    """The run's feature space (``none`` disables feature metrics)."""
+    name = request.feature_extractor or dataset_spec.feature_extractor
+    if name == "none":
+        return None
+    ctx = feature_context(device, request.inception_weights)
+    return build_feature_extractor(name, dataset, registry, ctx)
 
 
 def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:

@@ -35,6 +35,7 @@ class RunRequest:
     feature_extractor: str | None = None
     metrics: tuple[str, ...] | None = None
     eval_samples: int | None = None
+    inception_weights: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""

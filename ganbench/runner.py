@@ -20,8 +20,10 @@ from typing import Any
 from ganbench.errors import GanbenchError
 from ganbench.eval.metrics_runner import MetricResults
 from ganbench.eval.protocol import (
+    REFERENCE_SPLIT,
     EvalSettings,
     Evaluation,
+    cached_reference,
     evaluate_model,
     evaluate_real_data,
     make_validator,
@@ -108,7 +110,10 @@ def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> N
         return
     start = time.perf_counter()
     settings = EvalSettings(n_fake=prep.n_fake, seed=0, metrics=prep.request.metrics)
-    evaluation = evaluate_real_data(prep.dataset, prep.extractor, prep.metric_specs, settings)
+    reference = cached_reference(prep.dataset, REFERENCE_SPLIT, prep.extractor)
+    evaluation = evaluate_real_data(
+        prep.dataset, prep.extractor, prep.metric_specs, settings, reference_cache=reference
+    )
     protocol = protocol_record(
         prep.dataset,
         prep.extractor,
@@ -255,6 +260,7 @@ def _complete_run(
             prep.metric_specs,
             EvalSettings(n_fake=prep.n_fake, seed=request.seed, metrics=request.metrics),
             prep.device,
+            reference_cache=cached_reference(prep.dataset, REFERENCE_SPLIT, prep.extractor),
         )
         results = evaluation.results
     wall_time = round(outcome.wall_time_s + (time.perf_counter() - eval_start), 3)

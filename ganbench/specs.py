@@ -119,7 +119,10 @@ class MetricSpec:
         outputs: output name -> ``"lower"``/``"higher"`` is better, or ``"info"``.
         needs: what the eval inputs must offer: ``"features"``, ``"probs"``,
             ``"labels"`` (class-conditional fakes), ``"reference_labels"``
-            (labels on the reference split), ``"modes"`` (mixture data).
+            (labels on the reference split), ``"modes"`` (mixture data),
+            ``"stacked_modes"`` (stacked mode benchmarks such as
+            ``stacked-digits``), ``"discriminator"`` (the trained model
+            itself: runs have one, ``ganbench score`` does not).
         params: default parameters; recorded in the protocol record.
         description: one line for the README and ``ganbench plugins``.
     """

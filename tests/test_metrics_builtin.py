@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,7 +14,10 @@ from torch import Tensor
 from ganbench.data.types import Batch, DataInfo
 from ganbench.errors import IncompatibleError
 from ganbench.eval.inputs import EvalInputs
+from ganbench.metrics.attacks import attack_output_names
 from ganbench.metrics.builtin import BUILTIN_METRICS
+from ganbench.metrics.mode_count import STACKED_MODES_KEY
+from ganbench.model import UnconditionalGAN
 from ganbench.specs import MetricSpec
 
 K = 4
@@ -73,7 +77,43 @@ def _mixture_inputs() -> EvalInputs:
     )
 
 
+class TinyConvGAN(UnconditionalGAN):
+    """4x4 grayscale images; D is one linear layer on the pixels, G a linear map from z."""
+
+    latent_dim = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.generator = torch.nn.Sequential(
+            torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 4, 4))
+        )
+        self.discriminator = torch.nn.Sequential(
+            torch.nn.Flatten(), torch.nn.Linear(16, 1), torch.nn.Flatten(0)
+        )
+
+
+def _model_inputs() -> EvalInputs:
+    gen = torch.Generator().manual_seed(1)
+    real = torch.rand(30, 1, 4, 4, generator=gen) * 2 - 1
+    fake = torch.rand(20, 1, 4, 4, generator=gen) * 2 - 1
+    return EvalInputs(
+        info=DataInfo(name="toy-images", kind="image", shape=(1, 4, 4)),
+        real=Batch(x=real),
+        fake=fake,
+        fake_conditions=Batch(x=fake),
+        extractor=None,
+        model=TinyConvGAN(),
+    )
+
+
 def _inputs_for(spec: MetricSpec) -> EvalInputs:
+    if "discriminator" in spec.needs:
+        return _model_inputs()
+    if STACKED_MODES_KEY in spec.needs:  # K classes stand for K stacked modes
+        inputs = _classified_inputs()
+        inputs.info = replace(inputs.info, extras={STACKED_MODES_KEY: True})
+        return inputs
     return _mixture_inputs() if "modes" in spec.needs else _classified_inputs()
 
 
@@ -85,6 +125,9 @@ def test_expected_metrics_are_registered() -> None:
         "class-coverage",
         "conditional-accuracy",
         "mode-coverage",
+        "stacked-modes",
+        "attack-robustness",
+        "prdc",
     }
 
 
@@ -92,14 +135,19 @@ def test_expected_metrics_are_registered() -> None:
 def test_spec_is_well_formed(spec: MetricSpec) -> None:
     assert re.fullmatch(r"[a-z0-9-]+", spec.name)
     assert spec.outputs and set(spec.outputs.values()) <= {"lower", "higher", "info"}
-    assert set(spec.needs) <= {"features", "probs", "labels", "reference_labels", "modes"}
+    known_needs = {"features", "probs", "labels", "reference_labels", "modes", "discriminator"}
+    assert set(spec.needs) <= known_needs | {STACKED_MODES_KEY}
     assert spec.description
 
 
 @pytest.mark.parametrize("spec", BUILTIN_METRICS, ids=lambda s: s.name)
 def test_compute_returns_exactly_the_declared_outputs(spec: MetricSpec) -> None:
     values = spec.compute(_inputs_for(spec), dict(spec.params))
-    assert set(values) == set(spec.outputs)
+    if spec.name == "attack-robustness":  # the classifier-head outputs need a head
+        assert set(values) == set(attack_output_names(spec.params, aux=False))
+        assert set(values) < set(spec.outputs)
+    else:
+        assert set(values) == set(spec.outputs)
     for name, value in values.items():
         assert type(value) is float, name
         assert math.isfinite(value), name

@@ -29,6 +29,7 @@ FIRST_PARTY = {
     "toy2d": {"datasets": ["grid25", "ring8"]},
     "torchvision-datasets": {"datasets": ["cifar10", "fashion-mnist", "mnist"]},
     "image-folder": {"datasets": ["image-folder"]},
+    "stacked": {"datasets": ["stacked-digits", "stacked-mnist"]},
 }
 CORE = "ganbench-core"
 
@@ -110,7 +111,7 @@ def test_json_lists_core_and_first_party_plugins(capsys) -> None:
     core = entries[CORE]
     assert core["error"] is None and core["version"] == ganbench.__version__
     assert {"fid", "kid", "is"} <= set(core["registers"]["metrics"])
-    assert {"evaluator", "identity"} <= set(core["registers"]["feature_extractors"])
+    assert {"evaluator", "identity", "inception-v3"} <= set(core["registers"]["feature_extractors"])
 
 
 def test_table_lists_plugins(capsys, monkeypatch) -> None:

@@ -11,7 +11,7 @@ from ganbench import __version__
 from ganbench.errors import GanbenchError
 from ganbench.registry import Registry, load_registry
 
-from . import leaderboard_cmd, plugins_cmd, run_cmd
+from . import leaderboard_cmd, plugins_cmd, run_cmd, score_cmd, stats_cmd
 from .parser import OneLineParser
 
 Command = tuple[
@@ -23,6 +23,16 @@ COMMANDS: dict[str, Command] = {
         run_cmd.add_arguments,
         run_cmd.run,
         "train and evaluate a model under the standard protocol",
+    ),
+    "score": (
+        score_cmd.add_arguments,
+        score_cmd.run,
+        "score two sample sets (folders, arrays, runs, dataset splits) without training",
+    ),
+    "stats": (
+        stats_cmd.add_arguments,
+        stats_cmd.run,
+        "compute and cache a dataset split's reference statistics",
     ),
     "plugins": (
         plugins_cmd.add_arguments,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 
@@ -40,3 +41,14 @@ def comma_list(text: str) -> tuple[str, ...]:
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list of names")
     return items
+
+
+def add_inception_weights_argument(parser: argparse.ArgumentParser) -> None:
+    """``--inception-weights PATH``, shared by the commands that may use Inception-v3."""
+    parser.add_argument(
+        "--inception-weights",
+        type=Path,
+        metavar="PATH",
+        help="Inception-v3 FID weights file (pytorch-fid's or torch-fidelity's; "
+        "default: $GANBENCH_INCEPTION_WEIGHTS, then the torch hub cache, then a download)",
+    )

@@ -18,7 +18,7 @@ from ganbench.results.paths import default_store_path
 from ganbench.run_request import RunRequest, read_run_config
 from ganbench.runner import RunPlaces, execute_run, find_run_dir
 
-from .parser import comma_list, non_negative_int, positive_int
+from .parser import add_inception_weights_argument, comma_list, non_negative_int, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--feature-extractor",
         help="feature space for metrics (default: the dataset's; 'none' for none)",
     )
+    add_inception_weights_argument(parser)
     parser.add_argument(
         "--metric",
         type=comma_list,
@@ -157,6 +158,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             feature_extractor=args.feature_extractor,
             metrics=args.metrics,
             eval_samples=args.eval_samples,
+            inception_weights=str(args.inception_weights) if args.inception_weights else None,
         )
     # The progress bar goes to stderr, so it stays on with --json (stdout holds the JSON).
     record = execute_run(registry, request, places, quiet=args.quiet, resume_dir=resume_dir)

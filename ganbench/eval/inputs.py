@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from ganbench.data.types import Batch, DataInfo
 from ganbench.features.base import FeatureExtractor
+from ganbench.metrics.frechet import gaussian_stats
+
+if TYPE_CHECKING:
+    from ganbench.model import GANModel
 
 
 @dataclass
@@ -25,6 +31,9 @@ class EvalInputs:
         extractor: the feature space, or None for metrics on raw samples.
         seed: seeds any randomness inside metrics (KID subsets).
         conditional: whether fakes were generated from class labels.
+        model: the trained model, for metrics of the model itself (attack
+            robustness of its discriminator); None when scoring samples.
+        device: where such metrics run the model.
     """
 
     info: DataInfo
@@ -34,24 +43,26 @@ class EvalInputs:
     extractor: FeatureExtractor | None
     seed: int = 0
     conditional: bool = False
-    _cache: dict[str, Tensor | None] = field(default_factory=dict, repr=False)
+    model: GANModel | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def space(self) -> str | None:
         """Name of the feature space, or None."""
         return None if self.extractor is None else self.extractor.space
 
-    def _cached(self, key: str, compute) -> Tensor | None:
+    def _cached(self, key: str, compute) -> Any:
         if key not in self._cache:
             with torch.no_grad():
                 self._cache[key] = compute()
         return self._cache[key]
 
-    def reference_cache(self) -> dict[str, Tensor | None]:
+    def reference_cache(self) -> dict[str, Any]:
         """The computed features of the reference samples (not of the fakes)."""
         return {k: v for k, v in self._cache.items() if k.startswith("real_")}
 
-    def seed_reference_cache(self, cache: dict[str, Tensor | None]) -> None:
+    def seed_reference_cache(self, cache: dict[str, Any]) -> None:
         """Reuse reference features computed for the same split and feature space."""
         self._cache.update({k: v for k, v in cache.items() if k.startswith("real_")})
 
@@ -74,3 +85,19 @@ class EvalInputs:
         """Class probabilities of the generated samples, if the space has them."""
         assert self.extractor is not None
         return self._cached("fake_probs", lambda: self.extractor.class_probs(self.fake))
+
+    def real_gaussian(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean (D,) and covariance (D, D), float64, of the reference features."""
+        mu, sigma = self._cached(
+            "real_gaussian",
+            lambda: tuple(torch.from_numpy(a) for a in gaussian_stats(self.real_features())),
+        )
+        return mu.numpy(), sigma.numpy()
+
+    def fake_gaussian(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean (D,) and covariance (D, D), float64, of the generated samples' features."""
+        mu, sigma = self._cached(
+            "fake_gaussian",
+            lambda: tuple(torch.from_numpy(a) for a in gaussian_stats(self.fake_features())),
+        )
+        return mu.numpy(), sigma.numpy()

@@ -17,9 +17,11 @@ from ganbench.data.types import Batch, GanDataset
 from ganbench.eval.inputs import EvalInputs
 from ganbench.eval.metrics_runner import MetricResults, compute_metrics, full_name, select_metrics
 from ganbench.eval.record import EVAL_PROTOCOL_VERSION
+from ganbench.eval.reference_stats import load_or_compute_reference_stats
 from ganbench.eval.sampling import generate_samples, pick_conditions
 from ganbench.features.base import FeatureExtractor
 from ganbench.model import GANModel
+from ganbench.paths import cache_dir
 from ganbench.specs import MetricSpec
 from ganbench.tasks import TaskKind
 
@@ -53,6 +55,8 @@ def _inputs(
     extractor: FeatureExtractor | None,
     seed: int,
     conditional: bool,
+    model: GANModel | None = None,
+    device: torch.device | None = None,
 ) -> EvalInputs:
     return EvalInputs(
         info=dataset.info,
@@ -62,7 +66,22 @@ def _inputs(
         extractor=extractor,
         seed=seed,
         conditional=conditional,
+        model=model,
+        device=device or torch.device("cpu"),
     )
+
+
+def cached_reference(
+    dataset: GanDataset, split: str, extractor: FeatureExtractor | None
+) -> dict[str, Any]:
+    """The reference split's features and statistics from the on-disk cache (computed once).
+
+    Empty without a feature space: raw-sample metrics need no statistics.
+    """
+    if extractor is None:
+        return {}
+    stats = load_or_compute_reference_stats(dataset, split, extractor, cache_dir())
+    return dict(stats.values)
 
 
 def evaluate_model(
@@ -84,7 +103,9 @@ def evaluate_model(
     conditions = pick_conditions(reference, settings.n_fake, settings.seed)
     fake = generate_samples(model, conditions, settings.seed, device, dataset.info.shape)
     conditional = model.task == TaskKind.CLASS_CONDITIONAL
-    inputs = _inputs(dataset, reference, fake, conditions, extractor, settings.seed, conditional)
+    inputs = _inputs(
+        dataset, reference, fake, conditions, extractor, settings.seed, conditional, model, device
+    )
     if reference_cache is not None:
         inputs.seed_reference_cache(reference_cache)
     specs = select_metrics(metric_specs, settings.metrics, inputs)
@@ -99,11 +120,14 @@ def evaluate_real_data(
     extractor: FeatureExtractor | None,
     metric_specs: dict[str, MetricSpec],
     settings: EvalSettings,
+    reference_cache: dict | None = None,
 ) -> Evaluation:
     """Score ``n_fake`` train-split samples against the test split: the scale's best case."""
     reference = dataset.splits[REFERENCE_SPLIT]
     drawn = pick_conditions(dataset.splits["train"], settings.n_fake, settings.seed)
     inputs = _inputs(dataset, reference, drawn.x, drawn, extractor, settings.seed, False)
+    if reference_cache is not None:
+        inputs.seed_reference_cache(reference_cache)
     specs = select_metrics(metric_specs, settings.metrics, inputs)
     return Evaluation(drawn.x, drawn, compute_metrics(specs, inputs))
 
@@ -140,7 +164,7 @@ def make_validator(
     if spec is None or (spec.in_feature_space and extractor is None):
         return None  # nothing to select on: the last checkpoint is evaluated
 
-    reference_cache: dict = {}
+    reference_cache = cached_reference(dataset, SELECTION_SPLIT, extractor)
 
     def validate(model: GANModel) -> float:
         evaluation = evaluate_model(

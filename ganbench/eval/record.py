@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 #: Bumped whenever the eval protocol changes in a way that changes numbers.
-EVAL_PROTOCOL_VERSION = 1
+#: 2: IS shuffles the fakes before splitting (torch-fidelity's convention).
+EVAL_PROTOCOL_VERSION = 2
 
 #: Protocol fields that decide whether two numbers may be ranked together.
 #: Training settings (seed, steps, batch size, tricks) are deliberately not

@@ -42,3 +42,6 @@ class FeatureContext:
     device: torch.device
     quiet: bool = True
     batch_size: int = 500
+    #: Inception-v3 weights file chosen by the user (``--inception-weights``);
+    #: None searches the environment variable, the torch hub cache, then downloads.
+    inception_weights: Path | None = None

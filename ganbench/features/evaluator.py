@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.data.types import Batch, DataInfo, GanDataset
-from ganbench.features.base import FeatureContext
+from ganbench.features.base import FeatureContext, FeatureExtractor
+from ganbench.features.stacked import build_per_channel, stacked_base, stacked_base_problem
 from ganbench.results.atomic import atomic_write_bytes
 from ganbench.specs import FeatureExtractorSpec
 
@@ -211,17 +212,30 @@ def load_or_train_evaluator(
     return DomainEvaluator(net, info.name, sha, accuracy, recipe, ctx.device)
 
 
+def build_evaluator(dataset: GanDataset, ctx: FeatureContext) -> FeatureExtractor:
+    """The dataset's evaluator; for stacked-channel data, the base's, applied per channel.
+
+    A stacked dataset (``extras["stacked_base"]``, see :mod:`ganbench.features.stacked`)
+    gets the evaluator trained on its single-channel base dataset (the same
+    cached network a run on the base uses), not a classifier of its K**C classes.
+    """
+    base = stacked_base(dataset.info)
+    if base is not None:
+        return build_per_channel(dataset, load_or_train_evaluator(base, ctx), base)
+    return load_or_train_evaluator(dataset, ctx)
+
+
 def _check(info: DataInfo) -> str | None:
     if info.kind != "image":
         return "the domain evaluator classifies images; this dataset holds vectors"
     if "y" not in info.fields or not info.num_classes:
         return "the domain evaluator is trained on class labels; this dataset has none"
-    return None
+    return stacked_base_problem(info)
 
 
 EVALUATOR_SPEC = FeatureExtractorSpec(
     name="evaluator",
-    build=lambda dataset, ctx: load_or_train_evaluator(dataset, ctx),
+    build=build_evaluator,
     check=_check,
     description="small classifier trained once per dataset (cached): features, softmax",
 )

@@ -12,13 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import torch
+
 from ganbench.errors import IncompatibleError
+from ganbench.metrics.attack_metric import ATTACK_METRIC
 from ganbench.metrics.class_coverage import class_coverage
 from ganbench.metrics.conditional_accuracy import conditional_accuracy
-from ganbench.metrics.frechet import fid_from_features
+from ganbench.metrics.frechet import frechet_distance
 from ganbench.metrics.inception_score import inception_score
 from ganbench.metrics.kid import kernel_inception_distance
+from ganbench.metrics.mode_count import STACKED_MODES_METRIC
 from ganbench.metrics.mode_coverage import mode_coverage
+from ganbench.metrics.prdc import PRDC_METRIC
 from ganbench.specs import MetricSpec
 
 if TYPE_CHECKING:
@@ -51,7 +57,8 @@ def _fake_probs(inputs: EvalInputs, metric: str) -> Tensor:
 
 def _compute_fid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
     _merged({}, params)
-    return {"fid": fid_from_features(inputs.real_features(), inputs.fake_features())}
+    # From the Gaussian fits, so that cached reference statistics are reused.
+    return {"fid": frechet_distance(*inputs.real_gaussian(), *inputs.fake_gaussian())}
 
 
 def _compute_kid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
@@ -70,7 +77,12 @@ def _compute_kid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, flo
 
 def _compute_is(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
     p = _merged(IS_PARAMS, params)
-    mean, std = inception_score(_fake_probs(inputs, "is"), splits=int(p["splits"]))
+    probs = _fake_probs(inputs, "is")
+    # Shuffled before splitting exactly as torch-fidelity does (RandomState(seed)
+    # permutation), so conditional fakes generated class by class mix across
+    # splits and the value equals torch-fidelity's for the same seed.
+    order = np.random.RandomState(inputs.seed).permutation(len(probs))
+    mean, std = inception_score(probs[torch.from_numpy(order)], splits=int(p["splits"]))
     return {"is": mean, "is_std": std}
 
 
@@ -175,4 +187,7 @@ BUILTIN_METRICS: list[MetricSpec] = [
         params=dict(MODE_COVERAGE_PARAMS),
         description="Mixture modes hit by high-quality (within 3 std) fakes, and their KL to uniform.",
     ),
+    STACKED_MODES_METRIC,
+    ATTACK_METRIC,
+    PRDC_METRIC,
 ]

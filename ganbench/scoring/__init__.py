@@ -1,0 +1,1 @@
+"""Scoring sample sets without training: ``ganbench score`` and ``ganbench stats``."""
