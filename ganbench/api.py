@@ -1,7 +1,9 @@
 """The public plugin API: everything a plugin needs, from one import.
 
 Plugins (first-party ones in ``plugins/`` included) import only from here or
-from ``ganbench`` itself; anything else in the package is internal.
+from ``ganbench`` itself; anything else in the package is internal. A plugin's
+tests may also use :mod:`ganbench.testing`, the conformance kit (the checks
+``ganbench check-plugin`` runs) and its pytest fixtures.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from ganbench import __version__
 from ganbench.errors import GanbenchError
 from ganbench.registry import Registry, load_registry
 
-from . import leaderboard_cmd, plugins_cmd, run_cmd, score_cmd, stats_cmd
+from . import check_plugin_cmd, leaderboard_cmd, plugins_cmd, run_cmd, score_cmd, stats_cmd
 from .parser import OneLineParser
 
 Command = tuple[
@@ -38,6 +38,11 @@ COMMANDS: dict[str, Command] = {
         plugins_cmd.add_arguments,
         plugins_cmd.run,
         "list installed plugins and load errors",
+    ),
+    "check-plugin": (
+        check_plugin_cmd.add_arguments,
+        check_plugin_cmd.run,
+        "run the conformance kit on a plugin: what passed, failed or was skipped",
     ),
     "leaderboard": (
         leaderboard_cmd.add_arguments,

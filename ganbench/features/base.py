@@ -45,3 +45,7 @@ class FeatureContext:
     #: Inception-v3 weights file chosen by the user (``--inception-weights``);
     #: None searches the environment variable, the torch hub cache, then downloads.
     inception_weights: Path | None = None
+    #: Whether the extractor may download weights it does not find on disk.
+    #: False keeps it offline: a missing file is then a one-line GanbenchError
+    #: (the conformance kit in :mod:`ganbench.testing` builds extractors so).
+    download: bool = True

@@ -222,7 +222,7 @@ def load_inception(ctx: FeatureContext, *, download: bool = True) -> InceptionV3
 
 def build_inception(dataset: GanDataset, ctx: FeatureContext) -> InceptionV3Features:
     """Factory matching :class:`FeatureExtractorSpec.build` (the dataset is not needed)."""
-    return load_inception(ctx)
+    return load_inception(ctx, download=ctx.download)
 
 
 def _check(info: DataInfo) -> str | None:

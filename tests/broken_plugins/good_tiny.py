@@ -37,7 +37,7 @@ class TinyGAN(GANModel):
         out = self.generator(z)
         if self.extra_out:
             return out  # the wrong shape: N x (size + extra_out)
-        return out.view(z.shape[0], *self.shape)
+        return torch.tanh(out).view(z.shape[0], *self.shape)  # images stay in [-1, 1]
 
     def discriminate(self, x: Tensor, cond) -> Tensor:
         logits = self.discriminator(x.flatten(1))
