@@ -11,7 +11,15 @@ from ganbench import __version__
 from ganbench.errors import GanbenchError
 from ganbench.registry import Registry, load_registry
 
-from . import check_plugin_cmd, leaderboard_cmd, plugins_cmd, run_cmd, score_cmd, stats_cmd
+from . import (
+    check_plugin_cmd,
+    leaderboard_cmd,
+    new_plugin_cmd,
+    plugins_cmd,
+    run_cmd,
+    score_cmd,
+    stats_cmd,
+)
 from .parser import OneLineParser
 
 Command = tuple[
@@ -48,6 +56,11 @@ COMMANDS: dict[str, Command] = {
         leaderboard_cmd.add_arguments,
         leaderboard_cmd.run,
         "build leaderboard tables from the store",
+    ),
+    "new-plugin": (
+        new_plugin_cmd.add_arguments,
+        new_plugin_cmd.run,
+        "write a pip-installable plugin package (model, trick, dataset or metric) to start from",
     ),
 }
 
