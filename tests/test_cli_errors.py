@@ -14,30 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from ganbench.cli.main import main
+from cli_helpers import one_error_line, run_cli
 
 BROKEN_PLUGINS = Path(__file__).parent / "broken_plugins"
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``ganbench ARGV`` in-process: (exit code, stdout, stderr)."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse errors exit from inside parse_args
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    """The single stderr line; fails if there are more, or a traceback."""
-    assert "Traceback" not in err, err
-    lines = err.splitlines()
-    assert len(lines) == 1, f"expected exactly one line on stderr, got {err!r}"
-    assert lines[0].startswith("ganbench"), lines[0]
-    assert "error" in lines[0]
-    return lines[0]
 
 
 def assert_nothing_written() -> None:

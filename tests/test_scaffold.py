@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import one_error_line, run_cli
 
 from ganbench.api import API_VERSION
 from ganbench.cli.main import main
@@ -44,25 +45,6 @@ SOURCES = {
     "dataset": ["make_moons", "Pedregosa et al. 2011"],
     "metric": ["Heusel et al. 2017"],
 }
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """``ganbench ARGV`` in-process: (exit code, stdout, stderr)."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse errors exit from inside parse_args
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    """The single stderr line of a user error; fails on a traceback or several lines."""
-    assert "Traceback" not in err, err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("ganbench") and "error" in lines[0], lines[0]
-    return lines[0]
 
 
 def ganbench_modules_imported(source: str) -> set[str]:

@@ -7,7 +7,6 @@ from torch import Tensor
 
 from ganbench.data.types import CONDITION_FIELDS, DatasetOptions, GanDataset
 from ganbench.errors import DataMissingError, GanbenchError, PluginContractError
-from ganbench.registry import _validate
 from ganbench.specs import DatasetSpec
 from ganbench.testing.results import Check, CheckLog, CheckResult
 from ganbench.testing.training import keeps_rng
@@ -37,14 +36,12 @@ def check_dataset(spec: DatasetSpec, options: DatasetOptions | None = None) -> l
     """
     options = options or DatasetOptions()
     log = CheckLog("dataset", spec.name)
-    with log.check("registration") as check:
-        problem = _validate("datasets", DatasetSpec, spec)
-        if problem is not None:
-            check.fail(problem)
-        check.detail = (
-            f"{spec.kind}; features {spec.feature_extractor}; ranks by {spec.primary_metric}"
-        )
-    if not check.ok:
+    if not log.registration(
+        "datasets",
+        DatasetSpec,
+        spec,
+        lambda: f"{spec.kind}; features {spec.feature_extractor}; ranks by {spec.primary_metric}",
+    ):
         return log.results
     with log.check("loads offline") as check:
         dataset = _load(spec, options, check)

@@ -10,7 +10,7 @@ from ganbench.data.types import GanDataset
 from ganbench.errors import GanbenchError, PluginContractError
 from ganbench.features.base import FeatureContext, FeatureExtractor
 from ganbench.paths import cache_dir
-from ganbench.registry import Registry, _validate, load_registry
+from ganbench.registry import Registry, load_registry
 from ganbench.specs import FeatureExtractorSpec
 from ganbench.testing.probe_data import Unavailable, registered_datasets
 from ganbench.testing.results import Check, CheckLog, CheckResult, describe_error
@@ -43,11 +43,7 @@ def check_feature_extractor(
     """
     registry = registry if registry is not None else load_registry()
     log = CheckLog("feature_extractor", spec.name)
-    with log.check("registration") as check:
-        problem = _validate("feature_extractors", FeatureExtractorSpec, spec)
-        if problem is not None:
-            check.fail(problem)
-    if not check.ok:
+    if not log.registration("feature_extractors", FeatureExtractorSpec, spec):
         return log.results
     chosen: dict[str, GanDataset] = {}
     for found in registered_datasets(registry, ("image", "vector")):

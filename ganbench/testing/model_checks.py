@@ -10,7 +10,7 @@ from torch import Tensor
 from ganbench.data.types import Batch, GanDataset
 from ganbench.eval.sampling import generate_samples, pick_conditions
 from ganbench.model import GANModel
-from ganbench.registry import Registry, _validate, load_registry
+from ganbench.registry import Registry, load_registry
 from ganbench.specs import ModelSpec
 from ganbench.testing.probe_data import Unavailable, registered_datasets, why_model_does_not_fit
 from ganbench.testing.results import Check, CheckLog, CheckResult, describe_error
@@ -45,12 +45,12 @@ def check_model(spec: ModelSpec, registry: Registry | None = None) -> list[Check
     """
     registry = registry if registry is not None else load_registry()
     log = CheckLog("model", spec.name)
-    with log.check("registration") as check:
-        problem = _validate("models", ModelSpec, spec)
-        if problem is not None:
-            check.fail(problem)
-        check.detail = f"{spec.task.value}; data kinds {', '.join(spec.data_kinds)}"
-    if not check.ok:
+    if not log.registration(
+        "models",
+        ModelSpec,
+        spec,
+        lambda: f"{spec.task.value}; data kinds {', '.join(spec.data_kinds)}",
+    ):
         return log.results
     checked = 0
     for found in registered_datasets(registry, tuple(spec.data_kinds)):

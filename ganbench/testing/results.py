@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, NoReturn
@@ -129,6 +130,24 @@ class CheckLog:
     def check(self, name: str) -> Check:
         """A context manager running check ``name``; see :class:`Check`."""
         return Check(self, name)
+
+    def registration(
+        self, kind: str, spec_class: type, spec: Any, describe: Callable[[], str] | None = None
+    ) -> bool:
+        """Check ``spec`` as the registry validates a registration; True when it passed.
+
+        ``describe`` gives the detail of a passing check (it may read fields
+        that a broken record lacks, so it runs only after validation).
+        """
+        from ganbench.registry import _validate  # the very rules registration applies
+
+        with self.check("registration") as check:
+            problem = _validate(kind, spec_class, spec)
+            if problem is not None:
+                check.fail(problem)
+            if describe is not None:
+                check.detail = describe()
+        return check.ok
 
     def add(self, name: str, status: Status, detail: Any = "") -> None:
         """Record a result directly."""

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ganbench.registry import Registry, _validate
+from ganbench.registry import Registry
 from ganbench.specs import TrickParam, TrickSpec
 from ganbench.testing.probe_models import ProbeSetup, probe_setups
 from ganbench.testing.results import Check, CheckLog, CheckResult, describe_error
@@ -60,12 +60,9 @@ def check_trick(spec: TrickSpec, registry: Registry | None = None) -> list[Check
     """
     del registry
     log = CheckLog("trick", spec.name)
-    with log.check("registration") as check:
-        problem = _validate("tricks", TrickSpec, spec)
-        if problem is not None:
-            check.fail(problem)
-        check.detail = f"hook points: {', '.join(spec.hook_points)}"
-    if not check.ok:
+    if not log.registration(
+        "tricks", TrickSpec, spec, lambda: f"hook points: {', '.join(spec.hook_points)}"
+    ):
         return log.results
     with log.check("parameters") as check:
         _check_params(spec, check)
