@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from ganbench.data.types import Batch
 from ganbench.errors import IncompatibleError
+from ganbench.metrics.params import merged_params
 
 if TYPE_CHECKING:
     from ganbench.model import GANModel
@@ -734,10 +735,7 @@ def classifier_attack_accuracy(
 
 
 def _merged_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(params) - set(ATTACK_PARAMS)
-    if unknown:
-        raise ValueError(f"unknown metric params {sorted(unknown)}; known: {sorted(ATTACK_PARAMS)}")
-    return {**ATTACK_PARAMS, **params}
+    return merged_params(ATTACK_PARAMS, params)
 
 
 def _subset(n_total: int, n: int, generator: torch.Generator) -> Tensor:

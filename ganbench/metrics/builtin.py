@@ -24,6 +24,7 @@ from ganbench.metrics.inception_score import inception_score
 from ganbench.metrics.kid import kernel_inception_distance
 from ganbench.metrics.mode_count import STACKED_MODES_METRIC
 from ganbench.metrics.mode_coverage import mode_coverage
+from ganbench.metrics.params import merged_params
 from ganbench.metrics.prdc import PRDC_METRIC
 from ganbench.specs import MetricSpec
 
@@ -38,13 +39,6 @@ CLASS_COVERAGE_PARAMS: dict[str, Any] = {"min_share": 0.1}
 MODE_COVERAGE_PARAMS: dict[str, Any] = {"n_std": 3.0, "min_count": 1}
 
 
-def _merged(defaults: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(params) - set(defaults)
-    if unknown:
-        raise ValueError(f"unknown metric params {sorted(unknown)}; known: {sorted(defaults)}")
-    return {**defaults, **params}
-
-
 def _fake_probs(inputs: EvalInputs, metric: str) -> Tensor:
     probs = inputs.fake_probs()
     if probs is None:
@@ -56,13 +50,13 @@ def _fake_probs(inputs: EvalInputs, metric: str) -> Tensor:
 
 
 def _compute_fid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
-    _merged({}, params)
+    merged_params({}, params)
     # From the Gaussian fits, so that cached reference statistics are reused.
     return {"fid": frechet_distance(*inputs.real_gaussian(), *inputs.fake_gaussian())}
 
 
 def _compute_kid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
-    p = _merged(KID_PARAMS, params)
+    p = merged_params(KID_PARAMS, params)
     result = kernel_inception_distance(
         inputs.real_features(),
         inputs.fake_features(),
@@ -76,7 +70,7 @@ def _compute_kid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, flo
 
 
 def _compute_is(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
-    p = _merged(IS_PARAMS, params)
+    p = merged_params(IS_PARAMS, params)
     probs = _fake_probs(inputs, "is")
     # Shuffled before splitting exactly as torch-fidelity does (RandomState(seed)
     # permutation), so conditional fakes generated class by class mix across
@@ -87,7 +81,7 @@ def _compute_is(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, floa
 
 
 def _compute_class_coverage(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
-    p = _merged(CLASS_COVERAGE_PARAMS, params)
+    p = merged_params(CLASS_COVERAGE_PARAMS, params)
     if inputs.real.y is None:
         raise IncompatibleError(
             f"metric 'class-coverage' needs class labels on the reference split; "
@@ -102,7 +96,7 @@ def _compute_class_coverage(inputs: EvalInputs, params: Mapping[str, Any]) -> di
 def _compute_conditional_accuracy(
     inputs: EvalInputs, params: Mapping[str, Any]
 ) -> dict[str, float]:
-    _merged({}, params)
+    merged_params({}, params)
     if inputs.fake_conditions.y is None:
         raise IncompatibleError(
             "metric 'conditional-accuracy' needs the classes the fakes were generated for; "
@@ -113,7 +107,7 @@ def _compute_conditional_accuracy(
 
 
 def _compute_mode_coverage(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
-    p = _merged(MODE_COVERAGE_PARAMS, params)
+    p = merged_params(MODE_COVERAGE_PARAMS, params)
     extras = inputs.info.extras
     if "modes" not in extras or "mode_std" not in extras:
         raise IncompatibleError(

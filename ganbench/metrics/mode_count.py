@@ -25,6 +25,7 @@ import numpy as np
 from ganbench.errors import IncompatibleError
 from ganbench.metrics._arrays import ArrayLike, as_int64
 from ganbench.metrics.divergence import kl_divergence, normalize_histogram
+from ganbench.metrics.params import merged_params
 from ganbench.specs import MetricSpec
 
 if TYPE_CHECKING:
@@ -81,12 +82,7 @@ def count_modes(modes: ArrayLike, num_modes: int, min_count: int = 1) -> ModeCou
 
 
 def _compute_stacked_modes(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
-    unknown = set(params) - set(STACKED_MODES_PARAMS)
-    if unknown:
-        raise ValueError(
-            f"unknown metric params {sorted(unknown)}; known: {sorted(STACKED_MODES_PARAMS)}"
-        )
-    p = {**STACKED_MODES_PARAMS, **params}
+    p = merged_params(STACKED_MODES_PARAMS, params)
     info = inputs.info
     if not info.extras.get(STACKED_MODES_KEY) or not info.num_classes:
         raise IncompatibleError(

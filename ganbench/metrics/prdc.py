@@ -53,6 +53,7 @@ from ganbench.metrics._pairwise import (
     rounded_down,
     rounded_up,
 )
+from ganbench.metrics.params import merged_params
 from ganbench.specs import MetricSpec
 
 if TYPE_CHECKING:
@@ -476,9 +477,8 @@ def _device(device: torch.device | str | None, features: Tensor) -> torch.device
 
 def _compute_prdc(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
     # Imported here: builtin imports this module for its metric list.
-    from ganbench.metrics.builtin import _merged
 
-    p = _merged(PRDC_PARAMS, params)
+    p = merged_params(PRDC_PARAMS, params)
     result = precision_recall_density_coverage(
         inputs.real_features(),
         inputs.fake_features(),
