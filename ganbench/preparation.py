@@ -191,14 +191,25 @@ def build_model(model_spec: ModelSpec, dataset: GanDataset, device: torch.device
     return model
 
 
+def dataset_options(
+    data_dir: str | None,
+    download: bool = False,
+    image_size: int | None = None,
+    data_path: str | None = None,
+) -> DatasetOptions:
+    """The data options of the ``--data-dir``, ``--download``, ``--image-size``, ``--data-path`` flags."""
+    return DatasetOptions(
+        data_dir=Path(data_dir).expanduser() if data_dir else None,
+        download=download,
+        image_size=image_size,
+        extra={"path": data_path} if data_path else {},
+    )
+
+
 def load_dataset(dataset_spec: DatasetSpec, request: RunRequest) -> GanDataset:
     """Load through the plugin, with the run's data options."""
-    extra = {"path": request.data_path} if request.data_path else {}
-    options = DatasetOptions(
-        data_dir=Path(request.data_dir).expanduser() if request.data_dir else None,
-        download=request.download,
-        image_size=request.image_size,
-        extra=extra,
+    options = dataset_options(
+        request.data_dir, request.download, request.image_size, request.data_path
     )
     return load_dataset_with(dataset_spec, options)
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ganbench.data.types import DatasetOptions
 from ganbench.errors import GanbenchError
 from ganbench.eval.reference_stats import load_or_compute_reference_stats
 from ganbench.paths import cache_dir
 from ganbench.preparation import (
     build_feature_extractor,
+    dataset_options,
     feature_context,
     load_dataset_with,
     resolve_device,
@@ -51,15 +50,8 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     if name == "none":
         raise GanbenchError("--feature-extractor none has no statistics to compute")
     registry.feature_extractor(name)
-    dataset = load_dataset_with(
-        spec,
-        DatasetOptions(
-            data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
-            download=args.download,
-            image_size=args.image_size,
-            extra={"path": args.data_path} if args.data_path else {},
-        ),
-    )
+    options = dataset_options(args.data_dir, args.download, args.image_size, args.data_path)
+    dataset = load_dataset_with(spec, options)
     ctx = feature_context(device, args.inception_weights, quiet=args.quiet or args.json)
     extractor = build_feature_extractor(name, dataset, registry, ctx)
     stats = load_or_compute_reference_stats(dataset, args.split, extractor, cache_dir())

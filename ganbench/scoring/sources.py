@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ganbench.data.types import Batch, DataInfo, DatasetOptions, GanDataset
+from ganbench.data.types import Batch, DataInfo, GanDataset
 from ganbench.errors import CheckpointError, GanbenchError
 from ganbench.eval.sampling import generate_samples, pick_conditions
-from ganbench.preparation import build_model, load_dataset, load_dataset_with
+from ganbench.preparation import build_model, dataset_options, load_dataset, load_dataset_with
 from ganbench.registry import Registry
 from ganbench.run_request import CONFIG_FILE, read_run_config
 from ganbench.specs import DatasetSpec
@@ -259,12 +259,7 @@ def load_dataset_source(text: str, registry: Registry, options: SourceOptions) -
             f"unknown split {split!r} in {text!r}; valid choices: {', '.join(SPLITS)}"
         )
     dataset = load_dataset_with(
-        spec,
-        DatasetOptions(
-            data_dir=Path(options.data_dir).expanduser() if options.data_dir else None,
-            download=options.download,
-            image_size=options.image_size,
-        ),
+        spec, dataset_options(options.data_dir, options.download, options.image_size)
     )
     batch = dataset.splits[split]
     description = {
