@@ -28,6 +28,7 @@ from ganbench.eval.protocol import (
     evaluate_real_data,
     make_validator,
     primary_metric_name,
+    primary_metric_spec,
     protocol_record,
 )
 from ganbench.eval.record import RunRecord, comparison_key
@@ -35,7 +36,6 @@ from ganbench.preparation import PreparedRun, prepare_run
 from ganbench.progress import TrainingProgress
 from ganbench.provenance import versions
 from ganbench.registry import Registry
-from ganbench.report.plots import save_sample_grid, save_training_curves
 from ganbench.results.atomic import atomic_write_json
 from ganbench.results.store import ResultsStore
 from ganbench.run_request import CONFIG_FILE, RunRequest, read_run_config
@@ -91,18 +91,24 @@ def _training_fields(prep: PreparedRun, d_steps: int) -> dict[str, Any]:
 
 
 def _save_samples(prep: PreparedRun, evaluation: Evaluation, path: Path) -> None:
+    # Imported here: torchvision.utils and matplotlib add over a second to every
+    # command's start-up, and only a finished run draws.
+    from ganbench.report.plots import save_sample_grid
+
     if prep.dataset.info.kind == "image":
         save_sample_grid(evaluation.fake[:GRID_SAMPLES], path)
     else:
         save_sample_grid(evaluation.fake, path, reference=prep.dataset.splits["test"].x)
 
 
-def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> None:
+def _ensure_real_data_row(
+    prep: PreparedRun, store: ResultsStore, key: str, reference: dict[str, Any]
+) -> None:
     """Store the dataset's real-data row for this protocol and task kind, once.
 
     One row per task kind, because leaderboards are per (task, dataset): the
     class-conditional table of digits needs its scale as much as the
-    unconditional one.
+    unconditional one. ``reference`` holds the test split's cached statistics.
     """
     task = prep.model_spec.task.value
     run_id = f"real-data-{task}-{prep.dataset.info.name}-{key}"
@@ -110,7 +116,6 @@ def _ensure_real_data_row(prep: PreparedRun, store: ResultsStore, key: str) -> N
         return
     start = time.perf_counter()
     settings = EvalSettings(n_fake=prep.n_fake, seed=0, metrics=prep.request.metrics)
-    reference = cached_reference(prep.dataset, REFERENCE_SPLIT, prep.extractor)
     evaluation = evaluate_real_data(
         prep.dataset, prep.extractor, prep.metric_specs, settings, reference_cache=reference
     )
@@ -177,8 +182,8 @@ def plan_training(
     primary_name = primary_metric_name(prep.metric_specs, primary, prep.extractor)
     lower_is_better = True
     if primary_name is not None:
-        outputs = [s.outputs for _, s in sorted(prep.metric_specs.items()) if primary in s.outputs]
-        lower_is_better = outputs[0][primary] != "higher"
+        spec = primary_metric_spec(prep.metric_specs, primary)
+        lower_is_better = spec is None or spec.outputs[primary] != "higher"
     n_val = min(prep.n_fake, MAX_VALIDATION_SAMPLES)
     validator = make_validator(
         prep.dataset,
@@ -230,6 +235,8 @@ def _write_run_files(
         rows = [
             {(val_name if k == "val_metric" else k): v for k, v in row.items()} for row in curves
         ]
+        from ganbench.report.plots import save_training_curves
+
         save_training_curves(rows, run_dir / "curves.csv", run_dir / "curves.png")
     atomic_write_json(run_dir / RECORD_FILE, record.to_dict())
 
@@ -251,7 +258,9 @@ def _complete_run(
     selected: int | None = None
     evaluation: Evaluation | None = None
     results = MetricResults()
+    reference: dict[str, Any] = {}
     if outcome.status == "completed":
+        reference = cached_reference(prep.dataset, REFERENCE_SPLIT, prep.extractor)
         selected = load_selected_generator(prep.model, checkpoint_dir)
         evaluation = evaluate_model(
             prep.model,
@@ -260,7 +269,7 @@ def _complete_run(
             prep.metric_specs,
             EvalSettings(n_fake=prep.n_fake, seed=request.seed, metrics=request.metrics),
             prep.device,
-            reference_cache=cached_reference(prep.dataset, REFERENCE_SPLIT, prep.extractor),
+            reference_cache=reference,
         )
         results = evaluation.results
     wall_time = round(outcome.wall_time_s + (time.perf_counter() - eval_start), 3)
@@ -302,7 +311,7 @@ def _complete_run(
     store = ResultsStore(places.store_path)
     store.add(record)
     if outcome.status == "completed":
-        _ensure_real_data_row(prep, store, record.comparison_key)
+        _ensure_real_data_row(prep, store, record.comparison_key, reference)
     return record
 
 

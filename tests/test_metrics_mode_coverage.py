@@ -90,7 +90,7 @@ def test_reverse_kl_closed_forms() -> None:
 
 
 def test_reverse_kl_penalises_what_mode_kl_ignores() -> None:
-    # 9 lucky on-mode points among 2,500 misses look perfect to mode_kl...
+    # 8 lucky on-mode points (one per mode) among 2,500 look perfect to mode_kl...
     lucky = np.concatenate([_around(np.arange(8)), np.zeros((2492, 2))])
     # ...while 700 on-mode points on four modes do not.
     half = np.concatenate([_around(np.arange(700) % 4), np.zeros((1800, 2))])

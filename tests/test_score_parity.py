@@ -104,6 +104,14 @@ def _fidelity_features(folder: Path, weights: Path) -> np.ndarray:
     return features.double().numpy()
 
 
+@pytest.fixture(scope="module")
+def fidelity_features(folders: dict[str, Path]) -> dict[str, np.ndarray]:
+    """Each folder's pool features from torch-fidelity's own network."""
+    return {
+        side: _fidelity_features(folders[side], folders["weights"]) for side in ("real", "fake")
+    }
+
+
 def test_fid_kid_is_equal_torch_fidelity(scored: dict, fidelity: dict) -> None:
     metrics = scored["metrics"]
     assert metrics[f"fid[{SPACE}]"] > 10  # far from 0: the comparison means something
@@ -119,10 +127,9 @@ def test_fid_kid_is_equal_torch_fidelity(scored: dict, fidelity: dict) -> None:
 
 
 def test_frechet_distance_equals_pytorch_fid_on_the_same_statistics(
-    scored: dict, folders: dict[str, Path]
+    scored: dict, fidelity_features: dict[str, np.ndarray]
 ) -> None:
-    real = _fidelity_features(folders["real"], folders["weights"])
-    fake = _fidelity_features(folders["fake"], folders["weights"])
+    real, fake = fidelity_features["real"], fidelity_features["fake"]
     mu1, sigma1 = real.mean(0), np.cov(real, rowvar=False)
     mu2, sigma2 = fake.mean(0), np.cov(fake, rowvar=False)
     from ganbench.metrics.frechet import frechet_distance
@@ -133,9 +140,10 @@ def test_frechet_distance_equals_pytorch_fid_on_the_same_statistics(
     assert scored["metrics"][f"fid[{SPACE}]"] == pytest.approx(reference, rel=1e-4)
 
 
-def test_prdc_equals_the_prdc_package(scored: dict, folders: dict[str, Path]) -> None:
-    real = _fidelity_features(folders["real"], folders["weights"])
-    fake = _fidelity_features(folders["fake"], folders["weights"])
+def test_prdc_equals_the_prdc_package(
+    scored: dict, fidelity_features: dict[str, np.ndarray]
+) -> None:
+    real, fake = fidelity_features["real"], fidelity_features["fake"]
     pr = prdc.compute_prdc(real_features=real, fake_features=fake, nearest_k=3)
     dc = prdc.compute_prdc(real_features=real, fake_features=fake, nearest_k=5)
     metrics = scored["metrics"]

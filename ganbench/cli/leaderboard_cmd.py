@@ -8,7 +8,6 @@ from pathlib import Path
 from rich.console import Console
 
 from ganbench.errors import GanbenchError
-from ganbench.leaderboard.build import build_leaderboards
 from ganbench.registry import Registry
 from ganbench.results.paths import default_store_path
 from ganbench.results.store import ResultsStore
@@ -37,6 +36,9 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         raise GanbenchError(
             f"no results store at {str(store_path)!r}; run `ganbench run` first or pass --store"
         )
+    # Imported here: pandas adds a quarter second to every other command's start-up.
+    from ganbench.leaderboard.build import build_leaderboards
+
     written = build_leaderboards(ResultsStore(store_path), args.out)
     console = Console()
     for path in written:

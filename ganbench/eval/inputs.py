@@ -58,10 +58,6 @@ class EvalInputs:
                 self._cache[key] = compute()
         return self._cache[key]
 
-    def reference_cache(self) -> dict[str, Any]:
-        """The computed features of the reference samples (not of the fakes)."""
-        return {k: v for k, v in self._cache.items() if k.startswith("real_")}
-
     def seed_reference_cache(self, cache: dict[str, Any]) -> None:
         """Reuse reference features computed for the same split and feature space."""
         self._cache.update({k: v for k, v in cache.items() if k.startswith("real_")})

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
 from ganbench.eval.inputs import EvalInputs
 from ganbench.metrics.attack_metric import NEEDS_DISCRIMINATOR, why_no_attack
-from ganbench.metrics.mode_count import STACKED_MODES_KEY
+from ganbench.metrics.mode_count import STACKED_MODES_KEY, why_no_stacked_modes
 from ganbench.specs import MetricSpec
 
 
@@ -39,19 +39,9 @@ def why_not_applicable(spec: MetricSpec, inputs: EvalInputs) -> str | None:
             if reason is not None:
                 return reason
         if need == STACKED_MODES_KEY:
-            reason = _why_no_stacked_modes(inputs)
+            reason = why_no_stacked_modes(inputs)
             if reason is not None:
                 return reason
-    return None
-
-
-def _why_no_stacked_modes(inputs: EvalInputs) -> str | None:
-    info = inputs.info
-    if not info.extras.get(STACKED_MODES_KEY):
-        return f"dataset {info.name!r} is not a stacked mode benchmark"
-    probs = None if inputs.extractor is None else inputs.fake_probs()
-    if probs is None or probs.shape[1] != info.num_classes:
-        return f"feature space {inputs.space!r} does not classify the {info.num_classes} modes"
     return None
 
 

@@ -96,8 +96,8 @@ def evaluate_model(
 ) -> Evaluation:
     """Generate ``n_fake`` samples conditioned like ``split`` and score them against it.
 
-    ``reference_cache`` keeps the reference split's features between calls
-    (validation at every checkpoint scores against the same split).
+    ``reference_cache`` holds the split's features and statistics already
+    computed (:func:`cached_reference`), so they are not computed again.
     """
     reference = dataset.splits[split]
     conditions = pick_conditions(reference, settings.n_fake, settings.seed)
@@ -110,8 +110,6 @@ def evaluate_model(
         inputs.seed_reference_cache(reference_cache)
     specs = select_metrics(metric_specs, settings.metrics, inputs)
     results = compute_metrics(specs, inputs)
-    if reference_cache is not None:
-        reference_cache.update(inputs.reference_cache())
     return Evaluation(fake, conditions, results)
 
 

@@ -65,6 +65,10 @@ def to_uint8_rgb(x: Tensor) -> Tensor:
     return pixels.expand(-1, 3, -1, -1) if pixels.shape[1] == 1 else pixels
 
 
+#: How many inputs' outputs are remembered: real and fake sets of one evaluation.
+MEMO_SIZE = 2
+
+
 class _ForwardMemo:
     """Outputs of the last few inputs, keyed by tensor identity.
 
@@ -82,8 +86,14 @@ class _ForwardMemo:
 
     @staticmethod
     def _signature(x: Tensor) -> tuple[Any, ...]:
-        version = None if x.is_inference() else x._version
-        return (x.data_ptr(), tuple(x.shape), x.stride(), x.dtype, x.device, version)
+        return (
+            x.data_ptr(),
+            tuple(x.shape),
+            x.stride(),
+            x.dtype,
+            x.device,
+            _ForwardMemo._version(x),
+        )
 
     @staticmethod
     def _version(t: Tensor) -> int | None:
@@ -110,15 +120,12 @@ class _ForwardMemo:
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
-    def clear(self) -> None:
-        self._entries.clear()
-
 
 class InceptionV3Features:
     """torch-fidelity's FID Inception-v3 as a ganbench feature extractor.
 
     One forward pass gives both the pool features and the class
-    probabilities; the last ``memo_size`` inputs' outputs are kept, so
+    probabilities; the last :data:`MEMO_SIZE` inputs' outputs are kept, so
     ``features(x)`` followed by ``class_probs(x)`` runs the network once.
     Returned tensors are shared with that memo: do not modify them in place.
     """
@@ -132,14 +139,13 @@ class InceptionV3Features:
         device: torch.device,
         batch_size: int = DEFAULT_BATCH_SIZE,
         quiet: bool = True,
-        memo_size: int = 2,
     ) -> None:
         self.net = net.to(device).eval()
         self.weights_sha256 = weights_sha256
         self.device = device
         self.batch_size = batch_size
         self.quiet = quiet
-        self._memo = _ForwardMemo(memo_size)
+        self._memo = _ForwardMemo(MEMO_SIZE)
 
     @torch.no_grad()
     def _run(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -175,10 +181,6 @@ class InceptionV3Features:
         Inception Score code (torch-fidelity's ``logits_unbiased``).
         """
         return self._run(x)[1]
-
-    def clear_memo(self) -> None:
-        """Forget remembered outputs (frees their memory)."""
-        self._memo.clear()
 
     def protocol(self) -> dict[str, Any]:
         # Every field here is comparison-relevant (the leaderboard hashes the

@@ -29,3 +29,15 @@ def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
     if p.shape != q.shape or p.ndim != 1:
         raise ValueError(f"p and q must be 1-D of one length, got {p.shape} and {q.shape}")
     return float(rel_entr(p, q).sum())
+
+
+def kl_to_uniform(counts: np.ndarray) -> float:
+    """KL(counts / total || uniform) in nats over the K bins of ``counts``.
+
+    0 for an even spread, log(K) when everything falls in one bin: the mode
+    KL of VEEGAN and PacGAN.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    return kl_divergence(
+        normalize_histogram(counts), np.full(counts.shape[0], 1.0 / counts.shape[0])
+    )

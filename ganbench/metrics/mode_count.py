@@ -24,7 +24,7 @@ import numpy as np
 
 from ganbench.errors import IncompatibleError
 from ganbench.metrics._arrays import ArrayLike, as_int64
-from ganbench.metrics.divergence import kl_divergence, normalize_histogram
+from ganbench.metrics.divergence import kl_to_uniform
 from ganbench.metrics.params import merged_params
 from ganbench.specs import MetricSpec
 
@@ -74,28 +74,34 @@ def count_modes(modes: ArrayLike, num_modes: int, min_count: int = 1) -> ModeCou
     counts = mode_histogram(modes, num_modes)
     if counts.sum() == 0:
         raise ValueError("no samples to count modes of")
-    uniform = np.full(num_modes, 1.0 / num_modes)
-    return ModeCount(
-        modes_covered=int((counts >= min_count).sum()),
-        mode_kl=kl_divergence(normalize_histogram(counts), uniform),
-    )
+    return ModeCount(modes_covered=int((counts >= min_count).sum()), mode_kl=kl_to_uniform(counts))
+
+
+def why_no_stacked_modes(inputs: EvalInputs) -> str | None:
+    """Why the stacked-mode count cannot run on ``inputs``, or None."""
+    info = inputs.info
+    if not info.extras.get(STACKED_MODES_KEY) or not info.num_classes:
+        return (
+            f"dataset {info.name!r} is not a stacked mode benchmark "
+            "(it does not declare extras['stacked_modes'])"
+        )
+    probs = None if inputs.extractor is None else inputs.fake_probs()
+    if probs is None or probs.shape[1] != info.num_classes:
+        found = "no class probabilities" if probs is None else f"{probs.shape[1]} classes"
+        return (
+            f"it needs class probabilities over the {info.num_classes} modes of "
+            f"{info.name!r}; feature space {inputs.space!r} gives {found}"
+        )
+    return None
 
 
 def _compute_stacked_modes(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
     p = merged_params(STACKED_MODES_PARAMS, params)
+    reason = why_no_stacked_modes(inputs)
+    if reason is not None:
+        raise IncompatibleError(f"metric 'stacked-modes' does not apply: {reason}")
     info = inputs.info
-    if not info.extras.get(STACKED_MODES_KEY) or not info.num_classes:
-        raise IncompatibleError(
-            f"metric 'stacked-modes' needs a stacked mode benchmark; dataset {info.name!r} "
-            "does not declare extras['stacked_modes']"
-        )
     probs = inputs.fake_probs()
-    if probs is None or probs.shape[1] != info.num_classes:
-        found = "no class probabilities" if probs is None else f"{probs.shape[1]} classes"
-        raise IncompatibleError(
-            f"metric 'stacked-modes' needs class probabilities over the {info.num_classes} "
-            f"modes of {info.name!r}; feature space {inputs.space!r} gives {found}"
-        )
     result = count_modes(probs.argmax(dim=1), info.num_classes, min_count=int(p["min_count"]))
     return {"stacked_modes": float(result.modes_covered), "stacked_mode_kl": result.mode_kl}
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ganbench.metrics._arrays import ArrayLike, as_float64
-from ganbench.metrics.divergence import kl_divergence, normalize_histogram
+from ganbench.metrics.divergence import kl_divergence, kl_to_uniform
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,7 @@ def mode_coverage(
     if hq_counts.sum() == 0:
         kl = math.log(n_modes)
     else:
-        uniform = np.full(n_modes, 1.0 / n_modes)
-        kl = kl_divergence(normalize_histogram(hq_counts), uniform)
+        kl = kl_to_uniform(hq_counts)
     return ModeCoverage(
         modes_covered=covered,
         high_quality_frac=float(high_quality.mean()),

@@ -26,8 +26,8 @@ for 2,048-d features), so only there can the two differ.
 50,000 Inception features a side. Here nothing N x M is kept: tiles of the
 distance matrix (sized from a memory budget) are reduced to each row's
 nearest-neighbour candidates and to per-row and per-column counts as they
-are computed. Tiles are float32 matrix products (1.6 times faster end to
-end than float64 tiles on a CPU, many times faster on most GPUs), and every
+are computed. Tiles are float32 matrix products (about twice the float64
+throughput on a CPU, many times it on most GPUs), and every
 comparison they cannot settle within their proven rounding-error bound is
 redone exactly in float64 (:mod:`ganbench.metrics._pairwise`), so the
 float32 speed costs no accuracy: the values are those of exact float64
@@ -476,8 +476,6 @@ def _device(device: torch.device | str | None, features: Tensor) -> torch.device
 
 
 def _compute_prdc(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
-    # Imported here: builtin imports this module for its metric list.
-
     p = merged_params(PRDC_PARAMS, params)
     result = precision_recall_density_coverage(
         inputs.real_features(),
