@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import one_error_line
 
 from ganbench.cli.main import main
 from ganbench.preparation import prepare_run
@@ -215,14 +216,6 @@ def test_killed_run_resumes_to_the_uninterrupted_numbers(tmp_path: Path) -> None
     stored = ResultsStore(store).get(run_dir.name)
     assert stored is not None and stored.status == "completed"
     assert stored.metrics == reference["metrics"]
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1, f"expected one line on stderr, got {stderr!r}"
-    assert lines[0].startswith("ganbench: error:"), lines[0]
-    return lines[0]
 
 
 @pytest.mark.usefixtures("digits_evaluator")

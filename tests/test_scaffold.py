@@ -350,10 +350,9 @@ def test_generated_python_passes_ruff(generated: dict[str, Path]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_render_is_deterministic_and_names_flow_through() -> None:
+def test_names_flow_through_the_templates() -> None:
     names = plugin_names("x-y", "metric")
     files = render_package(names, API_VERSION)
-    assert files == render_package(names, API_VERSION)
     assert 'OUTPUT = "x_y"' in files["src/ganbench_x_y/plugin.py"]
 
 

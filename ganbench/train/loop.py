@@ -232,7 +232,6 @@ class Trainer:
                     {"step": step, **{k: v / window_n for k, v in window.items()}}
                 )
                 window, window_n = {}, 0
-            state["window"], state["window_n"] = window, window_n
             if self.progress is not None:
                 self.progress.update(step, values)
             at_end = step == settings.steps or ctx.stop_requested
@@ -243,6 +242,8 @@ class Trainer:
                 state["wall_time_s"] = prior_wall + time.perf_counter() - session_start
                 if at_end:
                     state["status"] = "completed"
+                # The partial logging window is only needed by a resume.
+                state["window"], state["window_n"] = window, window_n
                 self._save(ctx, step, state)
             if ctx.stop_requested:
                 state["status"] = "completed"

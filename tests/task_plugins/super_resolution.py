@@ -161,11 +161,7 @@ class TinySRGAN(GANModel):
         return self.discriminator(x)
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        betas = (0.9, 0.999)
-        return (
-            torch.optim.Adam(self.generator.parameters(), lr=1e-4, betas=betas),
-            torch.optim.Adam(self.discriminator.parameters(), lr=1e-4, betas=betas),
-        )
+        return self.adam_optimizers(lr=1e-4, betas=(0.9, 0.999))
 
     def perceptual_g_step(self, batch: Batch, ctx: StepContext) -> tuple[Tensor, Tensor]:
         """One G update on content + 1e-3 x adversarial loss; returns (total, content).

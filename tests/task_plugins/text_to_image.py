@@ -153,11 +153,7 @@ class TinyGanIntCls(GANModel):
         return self.discriminator(x, self._text(cond))
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        betas = (0.5, 0.999)
-        return (
-            torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=betas),
-            torch.optim.Adam(self.discriminator.parameters(), lr=2e-4, betas=betas),
-        )
+        return self.adam_optimizers()
 
     def matching_aware_d_step(self, batch: Batch, ctx: StepContext) -> Tensor:
         """One GAN-CLS discriminator update; returns the (detached) D loss.

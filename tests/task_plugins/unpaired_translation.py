@@ -148,11 +148,7 @@ class TinyCycleGAN(GANModel):
         return self.discriminator["b"](x)
 
     def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        betas = (0.5, 0.999)
-        return (
-            torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=betas),
-            torch.optim.Adam(self.discriminator.parameters(), lr=2e-4, betas=betas),
-        )
+        return self.adam_optimizers()
 
     def d_step(self, batch: Batch, ctx: StepContext) -> Tensor:
         """One update of D_B and D_A together; returns the (detached) D loss.
