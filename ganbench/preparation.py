@@ -108,24 +108,32 @@ def parse_trick(text: str, registry: Registry) -> tuple[TrickSpec, dict[str, Any
     return spec, params
 
 
+def model_misfit_reason(model_spec: ModelSpec, info) -> str | None:
+    """Why ``model_spec`` cannot train on data described by ``info``, or None if it can.
+
+    Data kind, the fields its task needs, then the model's own ``check``;
+    ``ganbench run`` and the conformance kit apply this same rule.
+    """
+    missing = [f for f in TASK_FIELDS[model_spec.task] if f not in info.fields]
+    if info.kind not in model_spec.data_kinds:
+        return (
+            f"it takes {' or '.join(model_spec.data_kinds)} data, {info.name!r} is {info.kind} data"
+        )
+    if missing:
+        return (
+            f"a {model_spec.task.value} model needs the field(s) {', '.join(missing)}, "
+            f"which {info.name!r} does not have"
+        )
+    if model_spec.check is not None:
+        return model_spec.check(info)
+    return None
+
+
 def check_model_fits(
     model_spec: ModelSpec, dataset_spec: DatasetSpec, registry: Registry, info
 ) -> None:
     """Raise :class:`IncompatibleError` naming what fits, if the pair does not."""
-    reason = None
-    needed = TASK_FIELDS[model_spec.task]
-    missing = [f for f in needed if f not in info.fields]
-    if info.kind not in model_spec.data_kinds:
-        reason = (
-            f"it takes {' or '.join(model_spec.data_kinds)} data, {info.name!r} is {info.kind} data"
-        )
-    elif missing:
-        reason = (
-            f"a {model_spec.task.value} model needs the field(s) {', '.join(missing)}, "
-            f"which {info.name!r} does not have"
-        )
-    elif model_spec.check is not None:
-        reason = model_spec.check(info)
+    reason = model_misfit_reason(model_spec, info)
     if reason is None:
         return
     fitting = sorted(

@@ -24,7 +24,7 @@ MAX_NAME_LENGTH = 40
 
 #: Import packages a scaffold must never create: they would shadow ganbench
 #: itself or its first-party plugins (``ganbench_plugins``).
-RESERVED_PACKAGES = frozenset({"ganbench_plugins", "ganbench_testing"})
+RESERVED_PACKAGES = frozenset({"ganbench_plugins"})
 
 #: The plugin kinds ``ganbench new-plugin`` can scaffold, and the registry
 #: table each one registers into.

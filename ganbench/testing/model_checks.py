@@ -155,7 +155,13 @@ def _check_on_dataset(spec: ModelSpec, dataset: GanDataset, log: CheckLog) -> No
         return
 
     with log.check("train step" + at) as check:
-        run = short_run(model, dataset.splits["train"], steps=TRAIN_STEPS, batch_size=TRAIN_BATCH)
+        run = short_run(
+            model,
+            dataset.splits["train"],
+            steps=TRAIN_STEPS,
+            batch_size=TRAIN_BATCH,
+            paired=dataset.info.paired,
+        )
         if run.outcome.status != "completed":
             check.fail(
                 f"training {run.outcome.status} at step {run.outcome.diverged_at_step}: "

@@ -10,9 +10,9 @@ import torch
 
 from ganbench.data.types import Batch, DataInfo, DatasetOptions, GanDataset
 from ganbench.errors import DataMissingError, GanbenchError, PluginContractError
+from ganbench.preparation import model_misfit_reason
 from ganbench.registry import Registry
 from ganbench.specs import DatasetSpec, ModelSpec
-from ganbench.tasks import TASK_FIELDS
 
 #: Loaded datasets are kept for the next check while they fit this many bytes in all
 #: (stacked-digits takes 50 MB); larger ones (CIFAR-10: 700 MB) are loaded each time.
@@ -89,15 +89,8 @@ def registered_datasets(
 
 
 def why_model_does_not_fit(spec: ModelSpec, info: DataInfo) -> str | None:
-    """Why ``spec`` cannot train on data described by ``info`` (kind, task fields, check)."""
-    if info.kind not in spec.data_kinds:
-        return f"it takes {' or '.join(spec.data_kinds)} data, {info.name!r} is {info.kind}"
-    missing = [f for f in TASK_FIELDS[spec.task] if f not in info.fields]
-    if missing:
-        return f"{info.name!r} lacks the field(s) {', '.join(missing)} of its task"
-    if spec.check is not None:
-        return spec.check(info)
-    return None
+    """Why ``spec`` cannot train on data described by ``info``: ``ganbench run``'s own rule."""
+    return model_misfit_reason(spec, info)
 
 
 # --- tiny synthetic data for tricks and metrics ------------------------------------

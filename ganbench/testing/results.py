@@ -9,9 +9,6 @@ from typing import Any, Literal, NoReturn
 
 Status = Literal["passed", "failed", "skipped"]
 
-#: The kinds of thing the kit checks, as they appear in :attr:`CheckResult.kind`.
-CHECK_KINDS = ("model", "trick", "dataset", "metric", "feature_extractor", "plugin")
-
 #: A detail longer than this is cut: it is one line of a table.
 MAX_DETAIL = 400
 

@@ -107,12 +107,15 @@ def short_run(
     steps: int = 1,
     batch_size: int = 8,
     seed: int = 0,
+    paired: bool = True,
 ) -> ShortRun:
     """Train ``model`` for ``steps`` generator steps with the standard loop, on the CPU.
 
     The loop initialises the weights (model, then tricks), builds the
     optimizers, steps, and writes its checkpoint, exactly as ``ganbench run``
-    does; the checkpoint is read back with ganbench's reader.
+    does; the checkpoint is read back with ganbench's reader. ``paired`` is
+    the dataset's ``info.paired`` (unpaired translation draws the domains
+    independently), as the runner passes it.
     """
     spy = _InitialWeights()
     settings = TrainSettings(
@@ -124,7 +127,9 @@ def short_run(
     )
     with tempfile.TemporaryDirectory(prefix="ganbench-check-") as tmp:
         folder = Path(tmp)
-        trainer = Trainer(model, train, TrickChain([*tricks, spy]), settings, CPU, folder)
+        trainer = Trainer(
+            model, train, TrickChain([*tricks, spy]), settings, CPU, folder, paired=paired
+        )
         outcome = trainer.run()
         path = folder / LAST_CHECKPOINT
         checkpoint = load_checkpoint(path) if path.exists() else {}
