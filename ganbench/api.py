@@ -24,7 +24,9 @@ from ganbench.errors import (
 )
 from ganbench.eval.inputs import EvalInputs
 from ganbench.features.base import FeatureContext, FeatureExtractor
+from ganbench.features.stacked import STACKED_BASE_KEY
 from ganbench.hookspecs import hookimpl
+from ganbench.metrics.mode_count import STACKED_MODES_KEY
 from ganbench.model import GANModel, UnconditionalGAN
 from ganbench.specs import (
     DatasetSpec,
@@ -66,6 +68,8 @@ __all__ = [
     "HOOK_POINTS",
     "IncompatibleError",
     "LOSSES",
+    "STACKED_BASE_KEY",
+    "STACKED_MODES_KEY",
     "MetricSpec",
     "ModelSpec",
     "PluginContractError",

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 import ganbench
 from ganbench.api import Batch, DataInfo, GANModel, ModelSpec, TaskKind
+from ganbench_plugins._mlp import keras_mlp_generator_stack
 
 LATENT_DIM = 100
 
@@ -46,19 +47,7 @@ class ConditionalGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.label_embedding = nn.Embedding(num_classes, latent_dim)
-        layers: list[nn.Module] = []
-        width = latent_dim
-        for hidden in (256, 512, 1024):
-            layers += [
-                nn.Linear(width, hidden),
-                nn.LeakyReLU(0.2),
-                nn.BatchNorm1d(hidden, momentum=0.2),
-            ]
-            width = hidden
-        layers.append(nn.Linear(width, math.prod(shape)))
-        if bounded:
-            layers.append(nn.Tanh())
-        self.net = nn.Sequential(*layers)
+        self.net = keras_mlp_generator_stack(latent_dim, math.prod(shape), bounded)
         self.shape = shape
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 import ganbench
 from ganbench.api import DataInfo, ModelSpec, TaskKind, UnconditionalGAN
+from ganbench_plugins._mlp import keras_mlp_generator_stack
 
 
 class MLPGenerator(nn.Module):
@@ -30,19 +31,7 @@ class MLPGenerator(nn.Module):
 
     def __init__(self, latent_dim: int, shape: tuple[int, ...], bounded: bool) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        width = latent_dim
-        for hidden in (256, 512, 1024):
-            layers += [
-                nn.Linear(width, hidden),
-                nn.LeakyReLU(0.2),
-                nn.BatchNorm1d(hidden, momentum=0.2),
-            ]
-            width = hidden
-        layers.append(nn.Linear(width, math.prod(shape)))
-        if bounded:
-            layers.append(nn.Tanh())
-        self.net = nn.Sequential(*layers)
+        self.net = keras_mlp_generator_stack(latent_dim, math.prod(shape), bounded)
         self.shape = shape
 
     def forward(self, z: Tensor) -> Tensor:
