@@ -1,8 +1,8 @@
 """Test-only datasets for the task kinds that have no first-party dataset yet.
 
-All three derive from scikit-learn's 8 x 8 hand-written digits (the same
-data, scaling and 60/20/20 split as the first-party ``digits`` dataset) and
-keep the class labels ``y``, so the standard domain-evaluator feature space
+All three derive each split from the first-party ``digits`` dataset's same
+split (so the test split, the FID reference, is the same images) and keep
+the class labels ``y``, so the standard domain-evaluator feature space
 (a digit classifier) applies to every one of them:
 
 * ``digits-captions`` (text-to-image): ``text`` is a fixed embedding of the
@@ -27,14 +27,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 import ganbench
-from ganbench.api import Batch, DataInfo, DatasetOptions, DatasetSpec, GanDataset, split_indices
+from ganbench.api import Batch, DataInfo, DatasetOptions, DatasetSpec, GanDataset
+from ganbench_plugins.digits import load_digits
 
 NUM_CLASSES = 10
-#: sklearn's digits are 4 x 4 block counts, integers 0..16.
-MAX_PIXEL = 16.0
-#: The first-party ``digits`` split, so the test split (the FID reference) is the same images.
-SPLIT_FRACTIONS = (0.6, 0.2, 0.2)
-SPLIT_SEED = 0
 #: Width of the caption embedding (GAN-INT-CLS uses 1,024; 16 is plenty for ten captions).
 TEXT_DIM = 16
 #: Super-resolution factor: 8 x 8 targets from 4 x 4 inputs.
@@ -63,21 +59,22 @@ def embed_caption(text: str, dim: int = TEXT_DIM) -> Tensor:
     return total / total.norm()
 
 
-def _digits() -> tuple[Tensor, Tensor]:
-    """(x float32 N x 1 x 8 x 8 in [-1, 1], y int64 N) of all 1,797 digits."""
-    # Imported here so that registering the plugin does not import sklearn.
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    pixels = torch.as_tensor(bunch.images, dtype=torch.float32)
-    x = (pixels / MAX_PIXEL * 2.0 - 1.0).unsqueeze(1)
-    return x, torch.as_tensor(bunch.target, dtype=torch.int64)
-
-
-def _split(info: DataInfo, rows: Batch) -> GanDataset:
-    """The fixed train/val/test splits of ``rows`` (all fields indexed alike)."""
-    indices = split_indices(len(rows), SPLIT_FRACTIONS, seed=SPLIT_SEED)
-    return GanDataset(info=info, splits={name: rows.index(idx) for name, idx in indices.items()})
+def _from_digits(
+    options: DatasetOptions, derive: Callable[[Batch], Batch], **info_fields
+) -> GanDataset:
+    """Each split of ``digits`` turned into ``derive(split)``; ``info`` from the train split."""
+    base = load_digits(options)
+    splits = {name: derive(rows) for name, rows in base.splits.items()}
+    train = splits["train"]
+    info = DataInfo(
+        kind="image",
+        shape=tuple(train.x.shape[1:]),
+        fields=train.present_fields(),
+        num_classes=NUM_CLASSES,
+        source_shape=None if train.source is None else tuple(train.source.shape[1:]),
+        **info_fields,
+    )
+    return GanDataset(info=info, splits=splits)
 
 
 def _extras() -> dict[str, list[str]]:
@@ -86,36 +83,26 @@ def _extras() -> dict[str, list[str]]:
 
 def load_digits_captions(options: DatasetOptions) -> GanDataset:
     """Digits with ``text`` = the embedding (N x TEXT_DIM) of each one's caption."""
-    x, y = _digits()
     table = torch.stack([embed_caption(caption(label)) for label in range(NUM_CLASSES)])
-    info = DataInfo(
+    return _from_digits(
+        options,
+        lambda rows: Batch(x=rows.x, y=rows.y, text=table[rows.y]),
         name="digits-captions",
-        kind="image",
-        shape=tuple(x.shape[1:]),
-        fields=("x", "y", "text"),
-        num_classes=NUM_CLASSES,
         text_dim=TEXT_DIM,
         extras={**_extras(), "captions": [caption(label) for label in range(NUM_CLASSES)]},
     )
-    return _split(info, Batch(x=x, y=y, text=table[y]))
 
 
 def load_digits_sr(options: DatasetOptions) -> GanDataset:
     """Digits ``x`` (8 x 8) with ``source`` = their 4 x 4 average-pooled versions."""
-    x, y = _digits()
     # Average pooling is the box-filter downsampling a camera's larger pixels would do.
-    source = F.avg_pool2d(x, SR_FACTOR)
-    info = DataInfo(
+    return _from_digits(
+        options,
+        lambda rows: Batch(x=rows.x, y=rows.y, source=F.avg_pool2d(rows.x, SR_FACTOR)),
         name="digits-sr",
-        kind="image",
-        shape=tuple(x.shape[1:]),
-        fields=("x", "y", "source"),
-        num_classes=NUM_CLASSES,
-        source_shape=tuple(source.shape[1:]),
         paired=True,
         extras=_extras(),
     )
-    return _split(info, Batch(x=x, y=y, source=source))
 
 
 def load_digits_invert(options: DatasetOptions) -> GanDataset:
@@ -124,18 +111,13 @@ def load_digits_invert(options: DatasetOptions) -> GanDataset:
     Rows are stored aligned (so the evaluation could check label
     preservation), but ``paired=False``: training never sees the pairing.
     """
-    x, y = _digits()
-    info = DataInfo(
+    return _from_digits(
+        options,
+        lambda rows: Batch(x=-rows.x, y=rows.y, source=rows.x),
         name="digits-invert",
-        kind="image",
-        shape=tuple(x.shape[1:]),
-        fields=("x", "y", "source"),
-        num_classes=NUM_CLASSES,
-        source_shape=tuple(x.shape[1:]),
         paired=False,
         extras=_extras(),
     )
-    return _split(info, Batch(x=-x, y=y, source=x))
 
 
 def _spec(name: str, load: Callable[[DatasetOptions], GanDataset], description: str) -> DatasetSpec:
