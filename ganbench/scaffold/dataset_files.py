@@ -44,10 +44,7 @@ import torch
 from ganbench.api import Batch, DataInfo, DatasetOptions, DatasetSpec, GanDataset
 from torch import Tensor
 
-#: The ganbench plugin API version this module is written for: ganbench
-#: reports the plugin, instead of loading it, if its own version differs.
-GANBENCH_API_VERSION = $api_version
-
+$api_version_lines
 #: The dataset's name for ``ganbench run --dataset``.
 NAME = "$name"
 
@@ -175,11 +172,7 @@ def test_moons_are_equally_likely_and_the_mean_is_known() -> None:
     assert torch.allclose(x.mean(dim=0), expected, atol=0.02)
 
 
-def test_states_the_api_version_it_was_written_for() -> None:
-    from $package import plugin
-
-    assert plugin.GANBENCH_API_VERSION == ganbench.API_VERSION
-'''
+$api_version_test'''
 
 README_USAGE = """\
 Train any model that takes vectors on it, and evaluate under ganbench's

@@ -37,10 +37,7 @@ import ganbench
 from ganbench.api import EvalInputs, MetricSpec
 from torch import Tensor
 
-#: The ganbench plugin API version this module is written for: ganbench
-#: reports the plugin, instead of loading it, if its own version differs.
-GANBENCH_API_VERSION = $api_version
-
+$api_version_lines
 #: The metric's name for ``ganbench run --metric`` and ``ganbench score --metric``.
 NAME = "$name"
 
@@ -149,11 +146,7 @@ def test_rejects_unknown_parameters(ganbench_registry) -> None:
         ganbench_registry.metric(NAME).compute(inputs([[0.0]], [[1.0]]), {"k": 3})
 
 
-def test_states_the_api_version_it_was_written_for() -> None:
-    from $package import plugin
-
-    assert plugin.GANBENCH_API_VERSION == ganbench.API_VERSION
-'''
+$api_version_test'''
 
 README_USAGE = """\
 Compute it in a run (in the run's feature space: the digits evaluator by

@@ -51,10 +51,7 @@ import torch
 from ganbench.api import DataInfo, ModelSpec, TaskKind, UnconditionalGAN
 from torch import Tensor, nn
 
-#: The ganbench plugin API version this module is written for: ganbench
-#: reports the plugin, instead of loading it, if its own version differs.
-GANBENCH_API_VERSION = $api_version
-
+$api_version_lines
 #: The model's name for ``ganbench run --plugin``.
 NAME = "$name"
 
@@ -269,11 +266,7 @@ def test_training_moves_samples_to_the_data() -> None:
     assert after < 0.25 * before, (before, after)
 
 
-def test_states_the_api_version_it_was_written_for() -> None:
-    from $package import plugin
-
-    assert plugin.GANBENCH_API_VERSION == ganbench.API_VERSION
-'''
+$api_version_test'''
 
 README_USAGE = """\
 Train and evaluate it under ganbench's standard protocol, on the default

@@ -143,3 +143,19 @@ tests): the rest of ganbench is internal and may change without notice.
 4. Users install it with `pip install $distribution`; `ganbench plugins`
    then lists it. Keeping the `ganbench-` prefix makes it easy to find.
 """
+
+
+#: Every plugin module states the API version it was written for.
+API_VERSION_LINES = """\
+#: The ganbench plugin API version this module is written for: ganbench
+#: reports the plugin, instead of loading it, if its own version differs.
+GANBENCH_API_VERSION = $api_version
+"""
+
+#: Every package's tests check that statement against the installed ganbench.
+API_VERSION_TEST = """\
+def test_states_the_api_version_it_was_written_for() -> None:
+    from $package import plugin
+
+    assert plugin.GANBENCH_API_VERSION == ganbench.API_VERSION
+"""

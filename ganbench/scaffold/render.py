@@ -50,6 +50,10 @@ def render_package(names: PluginNames, api_version: int) -> dict[str, str]:
         ".gitignore": package_files.GITIGNORE,
         "conftest.py": package_files.CONFTEST,
         f"{source}/__init__.py": render(package_files.INIT, **common),
-        f"{source}/plugin.py": render(kind.plugin_module),
-        "tests/test_plugin.py": render(kind.tests),
+        f"{source}/plugin.py": render(
+            kind.plugin_module, api_version_lines=render(package_files.API_VERSION_LINES)
+        ),
+        "tests/test_plugin.py": render(
+            kind.tests, api_version_test=render(package_files.API_VERSION_TEST)
+        ),
     }

@@ -48,10 +48,7 @@ from ganbench.api import (
 )
 from torch import Tensor
 
-#: The ganbench plugin API version this module is written for: ganbench
-#: reports the plugin, instead of loading it, if its own version differs.
-GANBENCH_API_VERSION = $api_version
-
+$api_version_lines
 #: The trick's name for ``ganbench run --trick``.
 NAME = "$name"
 
@@ -195,11 +192,7 @@ def test_refuses_losses_that_ignore_targets(ganbench_registry, loss: str, applie
     assert (reason is None) == applies, reason
 
 
-def test_states_the_api_version_it_was_written_for() -> None:
-    from $package import plugin
-
-    assert plugin.GANBENCH_API_VERSION == ganbench.API_VERSION
-'''
+$api_version_test'''
 
 README_USAGE = """\
 Add it to any run whose model uses D's targets (the non-saturating,
