@@ -26,9 +26,28 @@ def test_registers_both_mixtures() -> None:
         assert (spec.kind, spec.feature_extractor, spec.primary_metric) == (
             "vector",
             "identity",
-            "reverse_kl",
+            "coverage",
         )
         assert spec.eval_samples == 2500
+
+
+def test_primary_metric_resolves_to_prdc_coverage_in_identity_space() -> None:
+    """Selection and ranking need the full name and direction of the primary metric."""
+    from ganbench.eval.protocol import primary_metric_name, primary_metric_spec
+    from ganbench.features.identity import IdentityFeatures
+    from ganbench.metrics.builtin import BUILTIN_METRICS
+
+    specs: list[DatasetSpec] = []
+    toy2d.ganbench_register_datasets(specs.append)
+    metrics = {metric.name: metric for metric in BUILTIN_METRICS}
+    for spec in specs:
+        metric = primary_metric_spec(metrics, spec.primary_metric)
+        assert metric is not None and metric.name == "prdc"
+        assert metric.outputs[spec.primary_metric] == "higher"
+        name = primary_metric_name(metrics, spec.primary_metric, IdentityFeatures())
+        assert name == "coverage[identity]"
+        # Without a feature space there is no coverage to select or rank on.
+        assert primary_metric_name(metrics, spec.primary_metric, None) is None
 
 
 def test_mode_positions() -> None:

@@ -244,3 +244,85 @@ def test_empty_store(tmp_path: Path) -> None:
     paths = build_leaderboards(ResultsStore(tmp_path / "s.sqlite"), tmp_path / "lb")
     assert [p.name for p in paths] == ["index.html"]
     assert "No runs" in paths[0].read_text()
+
+
+def test_repeated_runs_of_one_seed_are_one_seed(tmp_path: Path) -> None:
+    # Three identical runs of seed 0 used to print "n = 3, 17.13 ± 0.00".
+    records = [run(f"again{i}", fid=17.13, created_at=f"2024-01-0{i + 1}") for i in range(3)]
+    (table,) = build_tables(records)
+    (row,) = rows_of(table)
+    assert (row["n_seeds"], row["n_diverged"]) == (1, 0)
+    assert row[f"{FID}_mean"] == pytest.approx(17.13)
+    assert pd.isna(row[f"{FID}_std"])  # one seed: no spread to report
+    (note,) = table.notes
+    assert "seed 0" in note and "merged" in note and "dcgan" in note
+
+    store = ResultsStore(tmp_path / "s.sqlite")
+    for record in records:
+        store.add(record)
+    build_leaderboards(store, tmp_path / "lb")
+    md = (tmp_path / "lb" / "unconditional" / "digits.md").read_text()
+    assert "| 1 | dcgan | - | 2000 | 64 | 1 | 0 | 17.13 |" in md
+    assert "distinct training seeds" in md
+
+
+def test_mean_is_over_distinct_seeds_with_the_newest_run() -> None:
+    records = [
+        # Seed 0 twice with different numbers: the newer one (by created_at) counts,
+        # whatever the order the records come in.
+        run("z-old", fid=10.0, seed=0, created_at="2024-01-01T00:00:00+00:00"),
+        run("a-new", fid=30.0, seed=0, created_at="2024-01-02T00:00:00+00:00"),
+        run("seed1", fid=20.0, seed=1, created_at="2024-01-01T00:00:00+00:00"),
+    ]
+    for order in (records, records[::-1]):
+        (table,) = build_tables(order)
+        (row,) = rows_of(table)
+        assert row["n_seeds"] == 2
+        assert row[f"{FID}_mean"] == pytest.approx(25.0)
+        assert row[f"{FID}_std"] == pytest.approx(7.0710678, rel=1e-6)
+        (note,) = table.notes
+        assert "seed 0" in note and "disagree" in note and FID in note
+        assert "10, 30" in note and "a-new" in note
+
+    # Same created_at: the larger run id is the newer one.
+    tied = [run("r1", fid=10.0), run("r2", fid=12.0)]
+    (table,) = build_tables(tied)
+    assert rows_of(table)[0][f"{FID}_mean"] == pytest.approx(12.0)
+
+
+def test_agreement_allows_float_noise_only() -> None:
+    close = [run("a", fid=20.0), run("b", fid=20.0 * (1 + 1e-9))]
+    (table,) = build_tables(close)
+    assert "merged" in table.notes[0]
+    apart = [run("a", fid=20.0), run("b", fid=20.0 * (1 + 1e-4))]
+    (table,) = build_tables(apart)
+    assert "disagree" in table.notes[0]
+
+
+def test_diverged_seeds_are_counted_once() -> None:
+    records = [
+        run("s0-first", seed=0, status="diverged", metrics={}, created_at="2024-01-01"),
+        run("s0-again", seed=0, status="diverged", metrics={}, created_at="2024-01-02"),
+        # Seed 1 diverged, then a newer run of it completed: that one counts.
+        run("s1-bad", fid=1.0, seed=1, status="diverged", metrics={}, created_at="2024-01-01"),
+        run("s1-good", fid=20.0, seed=1, created_at="2024-01-02"),
+        run("s2", fid=22.0, seed=2),
+    ]
+    (table,) = build_tables(records)
+    (row,) = rows_of(table)
+    assert (row["n_seeds"], row["n_diverged"]) == (2, 1)
+    assert row[f"{FID}_mean"] == pytest.approx(21.0)
+    assert any("seed 1" in note and "diverged, 20" in note for note in table.notes)
+    assert any("seed 0 all diverged" in note for note in table.notes)
+
+
+def test_csv_says_what_ranks_the_table(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path / "s.sqlite")
+    store.add(run("a", "gan", 10.0, seed=0))
+    store.add(run("b", "wgan", 12.0, seed=0, primary=None, n_fake=500))
+    build_leaderboards(store, tmp_path / "lb")
+    text = (tmp_path / "lb" / "unconditional" / "digits.csv").read_text()
+    rows = {row["model"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert (rows["gan"]["ranked_by"], rows["gan"]["ranking_direction"]) == (FID, "lower")
+    # A table without a primary metric is not ranked, and its rows say so.
+    assert (rows["wgan"]["ranked_by"], rows["wgan"]["ranking_direction"]) == ("", "")

@@ -18,8 +18,10 @@ from ganbench.leaderboard.table import ROW_COLUMNS, LeaderboardTable
 
 _ARROWS = {"lower": " ↓", "higher": " ↑"}
 _PREAMBLE = (
-    "Values are mean ± sample std over seeds (n = completed seeds). Only completed "
-    "runs contribute values; diverged runs are counted. Rows measured under different "
+    "Values are mean ± sample std over seeds: n is the number of distinct training "
+    "seeds whose run completed, diverged the number whose run diverged; a seed run "
+    "more than once counts once, with its newest run (a note says whether its runs "
+    "agreed). Only completed runs contribute values. Rows measured under different "
     "protocols are in separate tables and never ranked together. `ref` (real data) "
     "and `untrained` (steps = 0) rows are shown for scale and not ranked. Informational "
     "outputs (spreads within a run, the discriminator's attack robustness) are in the CSV."
@@ -92,7 +94,10 @@ def render_csv(tables: Sequence[LeaderboardTable]) -> str:
 
     Columns: :data:`ROW_COLUMNS`, then ``<metric>_mean`` and ``<metric>_std``
     for every metric of any table, sorted by metric name; cells a table does
-    not have are empty. ``rank`` is empty for rows that are not ranked.
+    not have are empty. ``rank`` is empty for rows that are not ranked;
+    ``ranked_by`` and ``ranking_direction`` name the table's ranking metric
+    (a ``<name>_mean`` column) and its better direction, so the file can be
+    checked without its Markdown page.
     """
     frames = [table.rows for table in tables]
     metric_names = sorted({name for table in tables for name in table.metric_names})

@@ -17,9 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ganbench.eval.record import COMPARISON_FIELDS, RunRecord, comparison_key
-
-#: What makes a leaderboard row: runs that differ only in seed are one entry.
-ENTRY_COLUMNS: tuple[str, ...] = ("kind", "model", "tricks", "steps", "batch_size")
+from ganbench.leaderboard.seeds import (
+    ENTRY_COLUMNS,
+    entry_of,
+    group_by_seed,
+    repeated_seed_notes,
+)
 
 #: Leading columns of :attr:`LeaderboardTable.rows`, before the metric columns.
 ROW_COLUMNS: tuple[str, ...] = (
@@ -33,7 +36,13 @@ ROW_COLUMNS: tuple[str, ...] = (
     "n_seeds",
     "n_diverged",
     "comparison_key",
+    "ranked_by",
+    "ranking_direction",
 )
+
+#: Columns of :data:`ROW_COLUMNS` with one value per table, so that every
+#: CSV row says which protocol it was measured under and what ranked it.
+TABLE_COLUMNS: tuple[str, ...] = ("comparison_key", "ranked_by", "ranking_direction")
 
 #: Row roles, in display order. Only "ranked" rows get a rank number.
 ROLES: tuple[str, ...] = ("ranked", "ref", "untrained", "unranked")
@@ -54,7 +63,11 @@ class LeaderboardTable:
         metric_names: metric columns in display order (primary first).
         rows: one row per entry; columns :data:`ROW_COLUMNS` then
             ``<metric>_mean`` and ``<metric>_std`` for each metric. ``rank`` is
-            1..k for ``role == "ranked"`` rows and missing otherwise.
+            1..k for ``role == "ranked"`` rows and missing otherwise;
+            ``n_seeds`` and ``n_diverged`` count distinct training seeds
+            (repeated runs of a seed count once, with the newest run).
+            ``ranked_by`` and ``ranking_direction`` are the primary metric
+            and its direction, empty when the table is not ranked.
         notes: caveats worth printing under the table.
     """
 
@@ -78,8 +91,10 @@ class LeaderboardTable:
 def build_tables(records: Iterable[RunRecord]) -> list[LeaderboardTable]:
     """Leaderboard tables for ``records``, sorted by (task, dataset, comparison key).
 
-    Only completed runs contribute metric values; diverged runs are counted
-    per row; running runs are left out.
+    Each training seed of an entry counts once, with its newest run
+    (:mod:`ganbench.leaderboard.seeds`); a table note says whether repeated
+    runs of a seed agreed. Only completed runs contribute metric values;
+    diverged runs are counted per row; running runs are left out.
     """
     groups: dict[tuple[str, str, str], list[RunRecord]] = defaultdict(list)
     for record in records:
@@ -93,7 +108,10 @@ def build_tables(records: Iterable[RunRecord]) -> list[LeaderboardTable]:
     ]
 
 
-def _build_table(task: str, dataset: str, key: str, records: list[RunRecord]) -> LeaderboardTable:
+def _build_table(task: str, dataset: str, key: str, shown: list[RunRecord]) -> LeaderboardTable:
+    seed_runs = group_by_seed(shown)
+    # From here on one run per training seed: the rest only feed the notes.
+    records = [group.counted for group in seed_runs]
     completed = [r for r in records if r.status == "completed"]
     notes: list[str] = []
     primary = _majority(
@@ -122,10 +140,19 @@ def _build_table(task: str, dataset: str, key: str, records: list[RunRecord]) ->
         )
     if primary is None:
         notes.append("no run names a primary metric; rows are not ranked")
+    notes += repeated_seed_notes(seed_runs, primary)
 
+    direction = directions.get(primary or "")
     rows = _aggregate(records, metric_names)
-    rows = _rank(rows, primary, directions.get(primary or ""))
-    rows.insert(ROW_COLUMNS.index("comparison_key"), "comparison_key", key)
+    rows = _rank(rows, primary, direction)
+    ranked = direction in ("lower", "higher")
+    per_table = {
+        "comparison_key": key,
+        "ranked_by": primary if ranked else "",
+        "ranking_direction": direction if ranked else "",
+    }
+    for column in TABLE_COLUMNS:
+        rows.insert(ROW_COLUMNS.index(column), column, per_table[column])
     protocol = {name: records[0].protocol.get(name) for name in COMPARISON_FIELDS}
     protocol["metric_params"] = _merged_metric_params(completed or records, notes)
     return LeaderboardTable(
@@ -142,15 +169,14 @@ def _build_table(task: str, dataset: str, key: str, records: list[RunRecord]) ->
 
 
 def _aggregate(records: list[RunRecord], metric_names: list[str]) -> pd.DataFrame:
-    """One row per entry: seed and divergence counts, mean and std of each metric."""
+    """One row per entry: seed and divergence counts, mean and std of each metric.
+
+    ``records`` holds one run per (entry, seed), so the counts are seed counts.
+    """
     entries = pd.DataFrame(
         [
             {
-                "kind": r.kind,
-                "model": r.model,
-                "tricks": r.tricks_label(),
-                "steps": int(r.steps),
-                "batch_size": int(r.batch_size),
+                **dict(zip(ENTRY_COLUMNS, entry_of(r), strict=True)),
                 "n_seeds": r.status == "completed",
                 "n_diverged": r.status == "diverged",
             }
@@ -211,7 +237,7 @@ def _rank(rows: pd.DataFrame, primary: str | None, direction: str | None) -> pd.
     rows["rank"] = pd.array([pd.NA] * len(rows), dtype="Int64")
     rows.loc[ranked, "rank"] = np.arange(1, int(ranked.sum()) + 1)
     metric_columns = [c for c in rows.columns if c.endswith(("_mean", "_std"))]
-    leading = [c for c in ROW_COLUMNS if c != "comparison_key"]
+    leading = [c for c in ROW_COLUMNS if c not in TABLE_COLUMNS]
     return rows[leading + metric_columns]
 
 
