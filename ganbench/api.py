@@ -8,6 +8,7 @@ tests may also use :mod:`ganbench.testing`, the conformance kit (the checks
 
 from __future__ import annotations
 
+from ganbench.data.image_files import IMAGE_SUFFIXES
 from ganbench.data.types import (
     Batch,
     DataInfo,
@@ -33,6 +34,7 @@ from ganbench.specs import (
     FeatureExtractorSpec,
     MetricSpec,
     ModelSpec,
+    SampleMinimum,
     TrickParam,
     TrickSpec,
 )
@@ -66,6 +68,7 @@ __all__ = [
     "GanDataset",
     "GanbenchError",
     "HOOK_POINTS",
+    "IMAGE_SUFFIXES",
     "IncompatibleError",
     "LOSSES",
     "STACKED_BASE_KEY",
@@ -73,6 +76,7 @@ __all__ = [
     "MetricSpec",
     "ModelSpec",
     "PluginContractError",
+    "SampleMinimum",
     "StepContext",
     "TASK_FIELDS",
     "TaskKind",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,16 @@ import torch
 
 from ganbench.data.types import DatasetOptions, GanDataset
 from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
+from ganbench.eval.metric_plan import RunMetrics, check_skip_names
+from ganbench.eval.protocol import EvalSettings
 from ganbench.features.base import FeatureContext, FeatureExtractor
 from ganbench.model import GANModel
 from ganbench.paths import cache_dir
 from ganbench.registry import Registry
+from ganbench.resume import resolved_checkpoint_every
 from ganbench.run_request import RunRequest
 from ganbench.specs import DatasetSpec, MetricSpec, ModelSpec, TrickSpec
+from ganbench.splits import SPLITS
 from ganbench.tasks import TASK_FIELDS
 from ganbench.trick import Trick, overridden_hook_points
 
@@ -48,6 +52,18 @@ class PreparedRun:
     batch_size: int
     checkpoint_every: int
     n_fake: int
+    #: Metrics the evaluations leave out, each with why (``--skip-metric``, and
+    #: defaults too few samples for); the protocol record's ``skipped_metrics``.
+    skipped_metrics: dict[str, str] = field(default_factory=dict)
+
+    def eval_settings(self, seed: int) -> EvalSettings:
+        """The run's evaluation settings (n_fake, metrics, skipped metrics) with ``seed``."""
+        return EvalSettings(
+            n_fake=self.n_fake,
+            seed=seed,
+            metrics=self.request.metrics,
+            skip=tuple(self.skipped_metrics),
+        )
 
     def model_config_hash(self) -> str:
         """Hash of the model's name, architecture and data shape."""
@@ -237,7 +253,7 @@ def load_dataset_with(dataset_spec: DatasetSpec, options: DatasetOptions) -> Gan
             f"dataset {dataset_spec.name!r}: load() returned {type(dataset).__name__}, "
             "not a GanDataset"
         )
-    for split in ("train", "val", "test"):
+    for split in SPLITS:
         if split not in dataset.splits or len(dataset.splits[split]) == 0:
             raise PluginContractError(f"dataset {dataset_spec.name!r} has no {split!r} split")
     return dataset
@@ -307,6 +323,7 @@ def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
             registry.metric(name)
     if request.feature_extractor not in (None, "none"):
         registry.feature_extractor(request.feature_extractor)
+    check_skip_names(registry.metrics, request.skip_metrics, request.metrics)
 
     dataset = load_dataset(dataset_spec, request)
     check_model_fits(model_spec, dataset_spec, registry, dataset.info)
@@ -317,6 +334,21 @@ def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
             f"--batch-size {batch_size} exceeds the {len(dataset.splits['train'])} training "
             f"samples of {dataset_spec.name!r}"
         )
+    # --batch-size batches the train split only: evaluation and validation
+    # generate and featurise in fixed batches of their own, whatever the split sizes.
+    run_metrics = RunMetrics(
+        specs=registry.metrics,
+        requested=request.metrics,
+        skip=request.skip_metrics,
+        primary=dataset_spec.primary_metric,
+        dataset=dataset,
+        n_fake=request.eval_samples or dataset_spec.eval_samples,
+        eval_samples_flag=request.eval_samples,
+        selects_checkpoints=steps > 0,
+    )
+    # Split sizes alone decide these; checked before a feature space is built.
+    feature_space = request.feature_extractor or dataset_spec.feature_extractor
+    run_metrics.check_counts(has_feature_space=feature_space != "none")
     # Seed before building: default PyTorch initialisation draws from the global RNG.
     torch.manual_seed(request.seed)
     model = build_model(model_spec, dataset, device)
@@ -341,7 +373,8 @@ def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
         records.append({"name": spec.name, "params": params})
 
     extractor = build_extractor(request, dataset_spec, dataset, registry, device)
-    checkpoint_every = request.checkpoint_every or max(1, steps // 10)
+    skipped_metrics = run_metrics.plan(extractor, model, device)
+    checkpoint_every = resolved_checkpoint_every(steps, request.checkpoint_every)
     return PreparedRun(
         request=request,
         model_spec=model_spec,
@@ -356,5 +389,6 @@ def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
         steps=steps,
         batch_size=batch_size,
         checkpoint_every=checkpoint_every,
-        n_fake=request.eval_samples or dataset_spec.eval_samples,
+        n_fake=run_metrics.n_fake,
+        skipped_metrics=skipped_metrics,
     )

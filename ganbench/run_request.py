@@ -9,7 +9,9 @@ from typing import Any
 
 from ganbench.errors import CheckpointError
 
+#: Files of a run folder: the request (written first) and the finished record.
 CONFIG_FILE = "config.json"
+RECORD_FILE = "record.json"
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,17 @@ class RunRequest:
     checkpoint_every: int | None = None
     feature_extractor: str | None = None
     metrics: tuple[str, ...] | None = None
+    skip_metrics: tuple[str, ...] = ()
     eval_samples: int | None = None
     inception_weights: str | None = None
+    threads: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
         data = asdict(self)
         data["tricks"] = list(self.tricks)
         data["metrics"] = None if self.metrics is None else list(self.metrics)
+        data["skip_metrics"] = list(self.skip_metrics)
         return data
 
     @classmethod
@@ -50,6 +55,7 @@ class RunRequest:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["tricks"] = tuple(values.get("tricks") or ())
+        values["skip_metrics"] = tuple(values.get("skip_metrics") or ())
         if values.get("metrics") is not None:
             values["metrics"] = tuple(values["metrics"])
         return cls(**values)
@@ -57,10 +63,18 @@ class RunRequest:
 
 def read_run_config(run_dir: Path) -> tuple[str, RunRequest]:
     """(run id, request) saved in ``run_dir``; a clear error if unreadable."""
+    data = read_run_config_data(run_dir)
+    return str(data["run_id"]), RunRequest.from_json(data["request"])
+
+
+def read_run_config_data(run_dir: Path) -> dict[str, Any]:
+    """The whole ``config.json`` of ``run_dir`` (run id, request, budget extensions)."""
     path = run_dir / CONFIG_FILE
     try:
         data = json.loads(path.read_text())
-        return str(data["run_id"]), RunRequest.from_json(data["request"])
+        RunRequest.from_json(data["request"])
+        str(data["run_id"])
+        return data
     except FileNotFoundError:
         raise CheckpointError(f"{str(run_dir)!r} is not a run folder (no {CONFIG_FILE})") from None
     except (ValueError, KeyError, TypeError) as exc:

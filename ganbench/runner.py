@@ -12,16 +12,20 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import torch
+from threadpoolctl import threadpool_limits
+
 from ganbench.errors import GanbenchError
 from ganbench.eval.metrics_runner import MetricResults
 from ganbench.eval.protocol import (
     REFERENCE_SPLIT,
-    EvalSettings,
     Evaluation,
     cached_reference,
     evaluate_model,
@@ -32,21 +36,31 @@ from ganbench.eval.protocol import (
     protocol_record,
 )
 from ganbench.eval.record import RunRecord, comparison_key
+from ganbench.eval.sample_counts import validation_fakes
 from ganbench.preparation import PreparedRun, prepare_run
-from ganbench.progress import TrainingProgress
+from ganbench.progress import EvaluationProgress, TrainingProgress
 from ganbench.provenance import versions
 from ganbench.registry import Registry
 from ganbench.results.atomic import atomic_write_json
-from ganbench.results.store import ResultsStore
-from ganbench.run_request import CONFIG_FILE, RunRequest, read_run_config
+from ganbench.results.store import ResultsStore, StoreUnavailableError
+from ganbench.results.writable import (
+    check_cache_writable,
+    check_results_store,
+    check_writable_folder,
+)
+from ganbench.run_request import (
+    CONFIG_FILE,
+    RECORD_FILE,
+    RunRequest,
+    read_run_config,
+    read_run_config_data,
+)
+from ganbench.tasks import TaskKind
 from ganbench.train.loop import Trainer, TrainSettings, load_selected_generator
 from ganbench.train.trick_chain import TrickChain
 
-RECORD_FILE = "record.json"
 SAMPLES_FILE = "samples.png"
 GRID_SAMPLES = 64
-#: Validation uses at most this many generated samples per checkpoint.
-MAX_VALIDATION_SAMPLES = 5000
 
 
 @dataclass(frozen=True)
@@ -90,35 +104,67 @@ def _training_fields(prep: PreparedRun, d_steps: int) -> dict[str, Any]:
     }
 
 
-def _save_samples(prep: PreparedRun, evaluation: Evaluation, path: Path) -> None:
-    # Imported here: torchvision.utils and matplotlib add over a second to every
-    # command's start-up, and only a finished run draws.
+def _run_title(record: RunRecord) -> str:
+    """``dcgan on digits, seed 0``: what a run's figures are of."""
+    return f"{record.model} on {record.dataset}, seed {record.seed}"
+
+
+def _samples_title(record: RunRecord) -> str:
+    """The run, and which checkpoint generated the samples."""
+    if record.selected_step is not None:
+        step = f"step {record.selected_step} of {record.steps_done} (selected on val)"
+    else:
+        step = f"step {record.steps_done}"
+    return f"{_run_title(record)}, {step}"
+
+
+def _save_samples(prep: PreparedRun, evaluation: Evaluation, path: Path, title: str) -> None:
+    # Imported here: matplotlib adds over a second to every command's start-up,
+    # and only a finished run draws.
     from ganbench.report.plots import save_sample_grid
 
-    if prep.dataset.info.kind == "image":
-        save_sample_grid(evaluation.fake[:GRID_SAMPLES], path)
+    labels = evaluation.conditions.y
+    if prep.dataset.info.kind != "image":
+        save_sample_grid(
+            evaluation.fake, path, reference=prep.dataset.splits["test"].x, title=title
+        )
+    elif prep.model_spec.task == TaskKind.CLASS_CONDITIONAL and labels is not None:
+        # One row per requested class: the conditioning can be checked by eye.
+        save_sample_grid(evaluation.fake, path, title=title, labels=labels)
     else:
-        save_sample_grid(evaluation.fake, path, reference=prep.dataset.splits["test"].x)
+        save_sample_grid(evaluation.fake[:GRID_SAMPLES], path, title=title)
 
 
 def _ensure_real_data_row(
-    prep: PreparedRun, store: ResultsStore, key: str, reference: dict[str, Any]
+    prep: PreparedRun,
+    store: ResultsStore,
+    key: str,
+    reference: dict[str, Any],
+    quiet: bool = True,
 ) -> None:
     """Store the dataset's real-data row for this protocol and task kind, once.
 
     One row per task kind, because leaderboards are per (task, dataset): the
     class-conditional table of digits needs its scale as much as the
     unconditional one. ``reference`` holds the test split's cached statistics.
+    Unless ``quiet``, its evaluation shows its progress like the run's.
     """
     task = prep.model_spec.task.value
     run_id = f"real-data-{task}-{prep.dataset.info.name}-{key}"
     if store.get(run_id) is not None:
         return
     start = time.perf_counter()
-    settings = EvalSettings(n_fake=prep.n_fake, seed=0, metrics=prep.request.metrics)
-    evaluation = evaluate_real_data(
-        prep.dataset, prep.extractor, prep.metric_specs, settings, reference_cache=reference
-    )
+    settings = prep.eval_settings(seed=0)
+    title = f"scoring real {prep.dataset.info.name} data (once per protocol)"
+    with EvaluationProgress(title, quiet=quiet) as progress:
+        evaluation = evaluate_real_data(
+            prep.dataset,
+            prep.extractor,
+            prep.metric_specs,
+            settings,
+            reference_cache=reference,
+            progress=progress,
+        )
     protocol = protocol_record(
         prep.dataset,
         prep.extractor,
@@ -134,6 +180,7 @@ def _ensure_real_data_row(
             "device": prep.device.type,
         },
         provenance=versions(),
+        skipped=prep.skipped_metrics,
     )
     protocol["wall_time_s"] = round(time.perf_counter() - start, 3)
     record = RunRecord(
@@ -184,7 +231,7 @@ def plan_training(
     if primary_name is not None:
         spec = primary_metric_spec(prep.metric_specs, primary)
         lower_is_better = spec is None or spec.outputs[primary] != "higher"
-    n_val = min(prep.n_fake, MAX_VALIDATION_SAMPLES)
+    n_val = validation_fakes(prep.n_fake)
     validator = make_validator(
         prep.dataset,
         prep.extractor,
@@ -229,7 +276,7 @@ def _write_run_files(
 ) -> None:
     """Sample grid, training curves and the record, next to the checkpoints."""
     if evaluation is not None:
-        _save_samples(prep, evaluation, run_dir / SAMPLES_FILE)
+        _save_samples(prep, evaluation, run_dir / SAMPLES_FILE, _samples_title(record))
     if curves:
         val_name = "val_" + (record.primary_metric or "metric")
         rows = [
@@ -237,12 +284,24 @@ def _write_run_files(
         ]
         from ganbench.report.plots import save_training_curves
 
-        save_training_curves(rows, run_dir / "curves.csv", run_dir / "curves.png")
+        save_training_curves(
+            rows,
+            run_dir / "curves.csv",
+            run_dir / "curves.png",
+            title=f"{_run_title(record)}: {record.steps_done} steps",
+            selected_step=record.selected_step,
+        )
     atomic_write_json(run_dir / RECORD_FILE, record.to_dict())
 
 
 def _complete_run(
-    prep: PreparedRun, run_id: str, run_dir: Path, places: RunPlaces, quiet: bool, resume: bool
+    prep: PreparedRun,
+    run_id: str,
+    run_dir: Path,
+    places: RunPlaces,
+    quiet: bool,
+    resume: bool,
+    steps_extended_from: int | None,
 ) -> RunRecord:
     """Train, select, evaluate, record and store one prepared run."""
     request = prep.request
@@ -260,17 +319,21 @@ def _complete_run(
     results = MetricResults()
     reference: dict[str, Any] = {}
     if outcome.status == "completed":
-        reference = cached_reference(prep.dataset, REFERENCE_SPLIT, prep.extractor)
-        selected = load_selected_generator(prep.model, checkpoint_dir)
-        evaluation = evaluate_model(
-            prep.model,
-            prep.dataset,
-            prep.extractor,
-            prep.metric_specs,
-            EvalSettings(n_fake=prep.n_fake, seed=request.seed, metrics=request.metrics),
-            prep.device,
-            reference_cache=reference,
-        )
+        with EvaluationProgress(f"evaluating {description}", quiet=quiet) as eval_progress:
+            if prep.extractor is not None:
+                eval_progress.phase(f"reference statistics of the {REFERENCE_SPLIT} split")
+            reference = cached_reference(prep.dataset, REFERENCE_SPLIT, prep.extractor)
+            selected = load_selected_generator(prep.model, checkpoint_dir)
+            evaluation = evaluate_model(
+                prep.model,
+                prep.dataset,
+                prep.extractor,
+                prep.metric_specs,
+                prep.eval_settings(seed=request.seed),
+                prep.device,
+                reference_cache=reference,
+                progress=eval_progress,
+            )
         results = evaluation.results
     wall_time = round(outcome.wall_time_s + (time.perf_counter() - eval_start), 3)
 
@@ -280,8 +343,12 @@ def _complete_run(
         results,
         prep.n_fake,
         selection=selection,
-        training=_training_fields(prep, outcome.d_steps),
+        training={
+            **_training_fields(prep, outcome.d_steps),
+            "steps_extended_from": steps_extended_from,
+        },
         provenance=versions(),
+        skipped=prep.skipped_metrics,
     )
     protocol["wall_time_s"] = wall_time
     record = RunRecord(
@@ -308,11 +375,66 @@ def _complete_run(
         run_dir=str(run_dir),
     )
     _write_run_files(prep, record, evaluation, outcome.curves, run_dir)
-    store = ResultsStore(places.store_path)
-    store.add(record)
+    try:
+        store = ResultsStore(places.store_path)
+        store.add(record)
+    except StoreUnavailableError as exc:
+        raise RunNotStoredError(
+            f"{exc}; the run itself is complete in {str(run_dir)!r}: add it with "
+            f"`ganbench store add {run_dir}` once the store can be written"
+        ) from None
     if outcome.status == "completed":
-        _ensure_real_data_row(prep, store, record.comparison_key, reference)
+        _ensure_real_data_row(prep, store, record.comparison_key, reference, quiet)
     return record
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run whose folder exists: it can be resumed from ``run_dir``."""
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(str(run_dir))
+        self.run_dir = run_dir
+
+
+class RunNotStoredError(GanbenchError):
+    """The run finished and its folder is complete, but the results store refused it."""
+
+
+def check_run_places(places: RunPlaces) -> None:
+    """Raise one line unless runs, the results store and the cache can all be written.
+
+    Called before any work, so that no training is lost to an unwritable place.
+    """
+    check_writable_folder(places.runs_dir, "run folders", "--runs-dir or $GANBENCH_RUNS_DIR")
+    check_results_store(places.store_path, "--store or $GANBENCH_STORE")
+    check_cache_writable()
+
+
+@contextmanager
+def cpu_threads(count: int | None) -> Iterator[None]:
+    """Run with ``count`` threads in torch and numpy's BLAS (None: leave them as they are)."""
+    if count is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        with threadpool_limits(limits=count):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _note_extension(run_dir: Path, request: RunRequest) -> int | None:
+    """Save a resume's larger budget in ``config.json``; the first budget it extended, if any."""
+    config = read_run_config_data(run_dir)
+    saved = RunRequest.from_json(config["request"])
+    extended_from = config.get("steps_extended_from")
+    if request.steps != saved.steps:
+        extended_from = extended_from or saved.steps
+        config.update(request=request.to_json(), steps_extended_from=extended_from)
+        atomic_write_json(run_dir / CONFIG_FILE, config)
+    return extended_from
 
 
 def execute_run(
@@ -325,21 +447,33 @@ def execute_run(
 ) -> RunRecord:
     """Run ``request`` (or resume the run in ``resume_dir``) and return its record.
 
-    Bad input raises before anything is written. A plugin that breaks its
-    contract mid-run (a metric returning garbage, a NaN-free shape error)
-    removes the new run's folder, so nothing half-written remains; a killed
-    or interrupted run keeps its folder so that it can be resumed.
+    Bad input and unwritable places raise before anything is written. A
+    plugin that breaks its contract mid-run (a metric returning garbage, a
+    NaN-free shape error) removes the new run's folder, so nothing
+    half-written remains; a killed or interrupted run keeps its folder so
+    that it can be resumed (:class:`RunInterrupted` names it), and a finished
+    run whose store cannot be written keeps its folder for ``ganbench store add``.
     """
-    prep = prepare_run(request, registry)  # raises before anything is written
-    if resume_dir is not None:
-        run_id, _ = read_run_config(resume_dir)
-        return _complete_run(prep, run_id, resume_dir, places, quiet, resume=True)
-    run_id = new_run_id(request)
-    run_dir = places.runs_dir / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    atomic_write_json(run_dir / CONFIG_FILE, {"run_id": run_id, "request": request.to_json()})
-    try:
-        return _complete_run(prep, run_id, run_dir, places, quiet, resume=False)
-    except GanbenchError:
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
+    check_run_places(places)
+    with cpu_threads(request.threads):
+        prep = prepare_run(request, registry)  # raises before anything is written
+        if resume_dir is not None:
+            run_id, _ = read_run_config(resume_dir)
+            extended_from = _note_extension(resume_dir, request)
+            try:
+                return _complete_run(prep, run_id, resume_dir, places, quiet, True, extended_from)
+            except KeyboardInterrupt:
+                raise RunInterrupted(resume_dir) from None
+        run_id = new_run_id(request)
+        run_dir = places.runs_dir / run_id
+        run_dir.mkdir(parents=True, exist_ok=False)
+        atomic_write_json(run_dir / CONFIG_FILE, {"run_id": run_id, "request": request.to_json()})
+        try:
+            return _complete_run(prep, run_id, run_dir, places, quiet, False, None)
+        except RunNotStoredError:
+            raise
+        except GanbenchError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        except KeyboardInterrupt:
+            raise RunInterrupted(run_dir) from None

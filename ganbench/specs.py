@@ -108,6 +108,23 @@ class TrickSpec:
 
 
 @dataclass(frozen=True)
+class SampleMinimum:
+    """The fewest samples a metric can be computed on (see ``MetricSpec.min_samples``).
+
+    Attributes:
+        real: fewest real (reference) samples.
+        fake: fewest generated samples.
+        why: what sets these numbers, for the error message (e.g.
+            ``"k_density_coverage=5 nearest neighbours, the sample itself
+            excluded"``).
+    """
+
+    real: int = 1
+    fake: int = 1
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class MetricSpec:
     """A metric.
 
@@ -125,6 +142,19 @@ class MetricSpec:
             itself: runs have one, ``ganbench score`` does not).
         params: default parameters; recorded in the protocol record.
         description: one line for the README and ``ganbench plugins``.
+        min_samples: optional ``min_samples(params) -> SampleMinimum``: the
+            fewest real and generated samples the metric can be computed on
+            with ``params``. ``ganbench run`` checks it before training
+            against the reference (test) split, the validation split and
+            ``--eval-samples``: a metric asked for with ``--metric`` that
+            does not fit is an error, a default one is skipped with a note
+            in the protocol record (``skipped_metrics``). None: any
+            non-empty sets.
+        resolve_params: optional ``resolve_params(inputs, params) -> params``
+            for parameters sized from the data (how many images an
+            expensive metric attacks, say): what it returns is what
+            ``compute`` gets and what the protocol record shows, so the
+            record says exactly what was computed. None: ``params`` as they are.
     """
 
     name: str
@@ -133,6 +163,8 @@ class MetricSpec:
     needs: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    min_samples: Callable[[Mapping[str, Any]], SampleMinimum] | None = None
+    resolve_params: Callable[[EvalInputs, Mapping[str, Any]], Mapping[str, Any]] | None = None
 
     @property
     def in_feature_space(self) -> bool:

@@ -2,8 +2,9 @@
 
 The folder is ``options.extra["path"]`` (``--data-path``) or, if absent,
 ``options.data_dir`` (``--data-dir``).
-Every ``.png``, ``.jpg``, ``.jpeg``, ``.bmp`` and ``.webp`` file below it is
-used (recursively; hidden files and folders are skipped). If the top level
+Every image file below it (the suffixes of ``ganbench.api.IMAGE_SUFFIXES``,
+which ``ganbench score`` reads too) is used (recursively; hidden files and
+folders are skipped). If the top level
 holds no images, only sub-folders, and at least two of them contain images,
 each sub-folder is a class (names sorted, as in torchvision's
 ``ImageFolder``) and the splits carry labels; otherwise the data is
@@ -27,6 +28,7 @@ from PIL import Image, ImageOps
 
 import ganbench
 from ganbench.api import (
+    IMAGE_SUFFIXES,
     Batch,
     DataInfo,
     DatasetOptions,
@@ -38,7 +40,7 @@ from ganbench.api import (
 from ganbench_plugins._image_utils import uint8_to_images
 
 NAME = "image-folder"
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp"})
+IMAGE_EXTENSIONS = frozenset(IMAGE_SUFFIXES)
 DEFAULT_IMAGE_SIZE = 64
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
 SPLIT_SEED = 0
@@ -159,8 +161,8 @@ SPEC = DatasetSpec(
     load=load_image_folder,
     kind="image",
     description=(
-        "your own folder of png/jpg/bmp/webp images (class sub-folders give labels); "
-        "RGB, center-cropped, 64x64 unless --image-size"
+        "your own folder of images (png, jpg, bmp, webp, tif, ppm, pgm; class sub-folders "
+        "give labels); RGB, center-cropped, 64x64 unless --image-size"
     ),
     # The domain evaluator needs labels; for an unlabeled folder the core
     # reports that and offers the other feature spaces.

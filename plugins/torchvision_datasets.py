@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -264,6 +266,57 @@ def _one_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
+def _paths_a_download_touches(root: Path, subfolder: str) -> set[Path]:
+    """The entries of ``root`` and everything below the dataset's own top folder.
+
+    torchvision writes only there: the archive next to the data (CIFAR-10's
+    tarball in the root) and the files in ``<root>/<Name>/raw`` or the
+    extracted folder. Other datasets' files in the root are not walked.
+    """
+    if not root.is_dir():
+        return set()
+    top = root / Path(subfolder).parts[0]
+    paths = set(root.iterdir())
+    if top.is_dir():
+        paths |= set(top.rglob("*"))
+    return paths
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _undone_on_failure(root: Path, subfolder: str) -> Iterator[None]:
+    """Remove every folder and file the block creates under ``root`` if it raises.
+
+    A download that fails half-way (offline, a cut connection, a bad md5,
+    Ctrl-C) leaves the data folder as it was: no empty ``MNIST/raw/``, no
+    partial archive that the next attempt would trip over. Files that were
+    there before are kept.
+    """
+    created_top = None  # the outermost folder the block creates, if root is new
+    if not root.exists():
+        created_top = root
+        while not created_top.parent.exists():
+            created_top = created_top.parent
+    before = _paths_a_download_touches(root, subfolder)
+    try:
+        yield
+    except BaseException:
+        if created_top is not None:
+            _remove(created_top)
+        else:
+            # Shallowest first: a new folder goes with everything in it.
+            created = _paths_a_download_touches(root, subfolder) - before
+            for path in sorted(created, key=lambda p: len(p.parts)):
+                _remove(path)
+        raise
+
+
 def _ensure_files(source: TorchvisionSource, options: DatasetOptions, root: Path) -> Path:
     """The dataset's folder, once every file is there; downloads if allowed."""
     folder = root / source.subfolder
@@ -273,7 +326,8 @@ def _ensure_files(source: TorchvisionSource, options: DatasetOptions, root: Path
 
     if missing() and options.download:
         try:
-            source.download(root)
+            with _undone_on_failure(root, source.subfolder):
+                source.download(root)
         except _READ_ERRORS as err:
             raise DataMissingError(
                 f"{source.name}: download into {root} failed ({_one_line(err)}); "

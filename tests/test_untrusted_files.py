@@ -43,7 +43,9 @@ def test_a_planted_checkpoint_is_refused_by_score_and_resume(
     record = _run(capsys, "run", "--plugin", "gan", "--steps", "4", "--eval-samples", "50")
     run_dir = Path(record["run_dir"])
     marker = tmp_path / "pwned"
-    for name in ("best.pt", "last.pt"):
+    # Every checkpoint of the run: with an intact previous.pt, a resume would
+    # refuse a planted last.pt and carry on from previous.pt instead.
+    for name in ("best.pt", "last.pt", "previous.pt"):
         plant(run_dir / "checkpoints" / name, marker)
 
     assert main(["score", "dataset:digits:test", str(run_dir), "--metric", "fid"]) == 2

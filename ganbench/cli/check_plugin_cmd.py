@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ganbench.registry import Registry
-from ganbench.testing import check_plugin, failures
+from ganbench.console import make_console
+
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
 
 STATUS_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
@@ -28,12 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Check the plugin; exit 0 when no check failed, 1 when one did."""
+    from ganbench.testing import check_plugin, failures  # imports torch
+
     if args.json:
         results = check_plugin(args.name, registry)
         print(json.dumps([r.to_dict() for r in results], indent=2))
         return 1 if failures(results) else 0
 
-    status = Console(stderr=True).status(f"checking {args.name}")
+    status = make_console(stderr=True).status(f"checking {args.name}")
 
     def progress(kind: str, name: str) -> None:
         status.update(f"checking {kind.replace('_', ' ')} {name}")
@@ -53,7 +57,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             f"[{style}]{r.status}[/{style}]",
             escape(r.detail or "-"),
         )
-    console = Console()
+    console = make_console()
     console.print(table)
     counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "skipped")}
     console.print(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-
+from ganbench.console import make_console
 from ganbench.errors import GanbenchError
-from ganbench.registry import Registry
 from ganbench.results.paths import default_store_path
 from ganbench.results.store import ResultsStore
+from ganbench.results.writable import check_writable_folder, sqlite_problem
+
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,11 +39,15 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         raise GanbenchError(
             f"no results store at {str(store_path)!r}; run `ganbench run` first or pass --store"
         )
+    problem = sqlite_problem(store_path)
+    if problem is not None:
+        raise GanbenchError(f"cannot read results store {str(store_path)!r}: {problem}")
+    check_writable_folder(args.out, "leaderboards", "--out")
     # Imported here: pandas adds a quarter second to every other command's start-up.
     from ganbench.leaderboard.build import build_leaderboards
 
     written = build_leaderboards(ResultsStore(store_path), args.out)
-    console = Console()
+    console = make_console()
     for path in written:
         console.print(f"wrote {path}")
     return 0

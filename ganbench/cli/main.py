@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ganbench import __version__
 from ganbench.errors import GanbenchError
-from ganbench.registry import Registry, load_registry
 
 from . import (
     check_plugin_cmd,
@@ -19,11 +19,15 @@ from . import (
     run_cmd,
     score_cmd,
     stats_cmd,
+    store_cmd,
 )
 from .parser import OneLineParser
 
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
+
 Command = tuple[
-    Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, Registry], int], str
+    Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace, "Registry"], int], str
 ]
 
 COMMANDS: dict[str, Command] = {
@@ -41,6 +45,11 @@ COMMANDS: dict[str, Command] = {
         stats_cmd.add_arguments,
         stats_cmd.run,
         "compute and cache a dataset split's reference statistics",
+    ),
+    "store": (
+        store_cmd.add_arguments,
+        store_cmd.run,
+        "add finished run folders to a results store (idempotent)",
     ),
     "plugins": (
         plugins_cmd.add_arguments,
@@ -85,17 +94,31 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; user errors print one line and return 2."""
+    """Run the CLI; user errors print one line and return 2.
+
+    Arguments are parsed, and bad flags rejected, before torch is imported
+    (about two seconds): the command modules import it only when they run.
+    """
     args = build_parser().parse_args(argv)
     try:
+        from ganbench.registry import load_registry
+
         registry = load_registry(args.plugins_dir)
         _, handler, _ = COMMANDS[args.command]
         return handler(args, registry)
     except GanbenchError as exc:
         sys.stderr.write(f"ganbench: error: {exc}\n")
         return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("ganbench: interrupted; resume a run with `ganbench run --resume RUN`\n")
+    except KeyboardInterrupt as exc:
+        # A run that has its folder says which one to resume; anything else
+        # was stopped before it wrote anything that needs resuming.
+        run_dir = getattr(exc, "run_dir", None)
+        if run_dir is not None:
+            sys.stderr.write(
+                f"ganbench: interrupted; resume this run with `ganbench run --resume {run_dir}`\n"
+            )
+        else:
+            sys.stderr.write("ganbench: interrupted\n")
         return 130
 
 

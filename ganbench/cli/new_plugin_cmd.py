@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ganbench.api import API_VERSION
-from ganbench.registry import Registry
 from ganbench.scaffold import PLUGIN_KINDS, create_plugin_package
 from ganbench.scaffold.render import KIND_TEMPLATES
 from ganbench.scaffold.template import fill
+
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Write the package and say what to do next."""
+    from ganbench.api import API_VERSION  # imports torch
+
     created = create_plugin_package(args.name, args.kind, args.dir, registry)
     names = created.names
     run_command = fill(KIND_TEMPLATES[names.kind].run_command, names, API_VERSION)

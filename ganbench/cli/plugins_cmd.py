@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ganbench.registry import Registry
+from ganbench.console import make_console
+
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,5 +40,5 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             escape(registers or "-"),
             f"[red]{escape(report['error'])}[/red]" if report["error"] else "-",
         )
-    Console().print(table)
+    make_console().print(table)
     return 0

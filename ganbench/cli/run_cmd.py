@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ganbench.console import make_console
 from ganbench.errors import GanbenchError
 from ganbench.eval.record import RunRecord
 from ganbench.paths import runs_dir
-from ganbench.registry import Registry
 from ganbench.results.paths import default_store_path
-from ganbench.run_request import RunRequest, read_run_config
-from ganbench.runner import RunPlaces, execute_run, find_run_dir
+from ganbench.resume import resumed_request
+from ganbench.run_request import RECORD_FILE, RunRequest, read_run_config
 
+from .metric_summary import informational_names, informational_summary, ranked_names
 from .parser import add_inception_weights_argument, comma_list, non_negative_int, positive_int
+
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
+    from ganbench.specs import MetricSpec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--plugin", "--model", dest="model", help="model to train (see `ganbench plugins`)"
     )
-    parser.add_argument("--dataset", default="digits", help="dataset (default: digits, offline)")
+    parser.add_argument("--dataset", help="dataset (default: digits, offline)")
     parser.add_argument(
         "--trick",
         action="append",
@@ -43,8 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--d-steps", type=positive_int, help="D steps per G step (default: the model's)"
     )
-    parser.add_argument("--seed", type=non_negative_int, default=0)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--seed", type=non_negative_int, help="training seed (default: 0)")
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), help="default: auto (CUDA when present)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="CPU threads for torch and numpy (default: torch's own choice; recorded, "
+        "because the thread count changes the numbers a seed gives)",
+    )
     parser.add_argument("--image-size", type=positive_int, help="resize images to this square size")
     parser.add_argument(
         "--data-dir",
@@ -71,12 +87,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="metrics to compute, comma-separated (default: all that apply)",
     )
     parser.add_argument(
+        "--skip-metric",
+        type=comma_list,
+        dest="skip_metrics",
+        metavar="a,b,...",
+        help="metrics not to compute, comma-separated (e.g. attack-robustness); recorded",
+    )
+    parser.add_argument(
         "--eval-samples",
         type=positive_int,
         help="generated samples for evaluation (default: the dataset's)",
     )
     parser.add_argument(
-        "--resume", metavar="RUN", help="continue a killed run (a run id or folder)"
+        "--resume",
+        metavar="RUN",
+        help="continue a killed run (a run id or folder); a larger --steps extends it, "
+        "--data-dir and --inception-weights may point elsewhere, other run flags must match",
     )
     parser.add_argument(
         "--runs-dir", type=Path, help="where run folders go (default: $GANBENCH_RUNS_DIR or ./runs)"
@@ -96,20 +122,37 @@ def _format(value: float) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.4e}"
 
 
-def print_record_table(record: RunRecord, console: Console) -> None:
-    """The run's metrics as a rich table, with where its files went."""
+def print_record_table(
+    record: RunRecord,
+    console: Console,
+    metric_specs: Mapping[str, MetricSpec] | None = None,
+) -> None:
+    """The run's ranked metrics as a rich table, with where its files went.
+
+    The primary metric (checkpoint selection, leaderboards) comes first and
+    is marked; informational values get one line, grouped by the metric in
+    ``metric_specs`` that declares them, and stay whole in ``record.json``.
+    """
     title = f"{record.model} on {record.dataset} (seed {record.seed}): {record.status}"
     table = Table(title=escape(title))
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("better", justify="center")
-    for name in sorted(record.metrics):
-        direction = record.directions.get(name, "info")
-        arrow = {"lower": "lower", "higher": "higher"}.get(direction, "")
-        table.add_row(escape(name), _format(record.metrics[name]), arrow)
-    console.print(table)
+    for name in ranked_names(record.metrics, record.directions, record.primary_metric):
+        primary = name == record.primary_metric
+        label = f"[bold]{escape(name)}[/bold] (primary)" if primary else escape(name)
+        table.add_row(label, _format(record.metrics[name]), record.directions[name])
+    if record.metrics:
+        console.print(table)
+    summary = informational_summary(
+        informational_names(record.metrics, record.directions), metric_specs, RECORD_FILE
+    )
+    if summary is not None:
+        console.print(escape(summary))
     if record.status == "diverged":
         console.print(f"diverged at step {record.diverged_at_step}: a loss became NaN or infinite")
+    for name, why in sorted((record.protocol.get("skipped_metrics") or {}).items()):
+        console.print(f"not computed: {escape(name)}: {escape(why)}")
     fe = record.protocol.get("feature_extractor") or {}
     if fe.get("test_accuracy") is not None:
         console.print(
@@ -127,43 +170,55 @@ def print_record_table(record: RunRecord, console: Console) -> None:
     )
 
 
+#: ``RunRequest`` fields whose flag's argparse ``dest`` has another name.
+_FLAG_DEST = {"tricks": "trick"}
+
+
+def given_request_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``RunRequest`` fields the user set on the command line, by field name.
+
+    Flags left unset are absent (their argparse default is None, False or an
+    empty list), so a resumed run can tell "not given" from "given the
+    default value". Every ``RunRequest`` field with a flag of the same
+    ``dest`` is picked up, so a new field needs no change here.
+    """
+    given: dict[str, Any] = {}
+    for field in fields(RunRequest):
+        value = getattr(args, _FLAG_DEST.get(field.name, field.name), None)
+        if value is None or value is False or (isinstance(value, list | tuple) and not value):
+            continue
+        if isinstance(value, list):
+            value = tuple(value)
+        if isinstance(value, Path):
+            value = str(value)
+        given[field.name] = value
+    return given
+
+
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Execute ``ganbench run``."""
+    from ganbench.runner import RunPlaces, execute_run, find_run_dir  # imports torch
+
     places = RunPlaces(
         runs_dir=args.runs_dir or runs_dir(),
         store_path=args.store or default_store_path(),
     )
+    given = given_request_fields(args)
     resume_dir = None
     if args.resume:
         resume_dir = find_run_dir(args.resume, places.runs_dir)
-        _, request = read_run_config(resume_dir)
+        _, saved = read_run_config(resume_dir)
+        default_steps = registry.dataset(saved.dataset).default_steps
+        request = resumed_request(saved, given, resume_dir, default_steps)
     else:
-        if not args.model:
+        if "model" not in given:
             choices = ", ".join(sorted(registry.models)) or "(none registered)"
             raise GanbenchError(f"no model given: use --plugin NAME; valid choices: {choices}")
-        request = RunRequest(
-            model=args.model,
-            dataset=args.dataset,
-            tricks=tuple(args.trick),
-            steps=args.steps,
-            batch_size=args.batch_size,
-            d_steps=args.d_steps,
-            seed=args.seed,
-            device=args.device,
-            image_size=args.image_size,
-            data_dir=args.data_dir,
-            download=args.download,
-            data_path=args.data_path,
-            checkpoint_every=args.checkpoint_every,
-            feature_extractor=args.feature_extractor,
-            metrics=args.metrics,
-            eval_samples=args.eval_samples,
-            inception_weights=str(args.inception_weights) if args.inception_weights else None,
-        )
+        request = RunRequest(**given)
     # The progress bar goes to stderr, so it stays on with --json (stdout holds the JSON).
     record = execute_run(registry, request, places, quiet=args.quiet, resume_dir=resume_dir)
     if args.json:
         print(json.dumps(record.to_dict(), sort_keys=True))
     elif not args.quiet:
-        print_record_table(record, Console())
+        print_record_table(record, make_console(), registry.metrics)
     return 0

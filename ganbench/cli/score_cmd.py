@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ganbench.preparation import resolve_device
-from ganbench.registry import Registry
-from ganbench.scoring.score import ScoreResult, score_sets
-from ganbench.scoring.sources import SOURCE_FORMS, SourceOptions, load_source
+from ganbench.console import make_console
+from ganbench.results.writable import check_cache_writable
+from ganbench.scoring.source_forms import SOURCE_FORMS
 
 from .parser import add_inception_weights_argument, comma_list, non_negative_int, positive_int
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ganbench.registry import Registry
+    from ganbench.scoring.score import ScoreResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +76,12 @@ def print_score_table(result: ScoreResult, console: Console) -> None:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Execute ``ganbench score``."""
+    # Imported here: they import torch, which --help and flag errors must not wait for.
+    from ganbench.preparation import resolve_device
+    from ganbench.scoring.score import score_sets
+    from ganbench.scoring.sources import SourceOptions, load_source
+
+    check_cache_writable()  # before any work: features and statistics are cached
     device = resolve_device(args.device)
     for name in args.metrics or ():  # names first: sampling a run folder takes time
         registry.metric(name)
@@ -100,5 +111,5 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     if args.json:
         print(json.dumps(result.to_json(), sort_keys=True))
     else:
-        print_score_table(result, Console())
+        print_score_table(result, make_console())
     return 0

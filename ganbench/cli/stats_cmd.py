@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ganbench.console import make_console
 from ganbench.errors import GanbenchError
-from ganbench.eval.reference_stats import load_or_compute_reference_stats
 from ganbench.paths import cache_dir
-from ganbench.preparation import (
-    build_feature_extractor,
-    dataset_options,
-    feature_context,
-    load_dataset_with,
-    resolve_device,
-)
-from ganbench.registry import Registry
-from ganbench.scoring.sources import SPLITS
+from ganbench.results.writable import check_cache_writable
+from ganbench.splits import SPLITS
 
 from .parser import add_inception_weights_argument, positive_int
+
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Execute ``ganbench stats``."""
+    # Imported here: they import torch, which --help and flag errors must not wait for.
+    from ganbench.eval.reference_stats import load_or_compute_reference_stats
+    from ganbench.preparation import (
+        build_feature_extractor,
+        dataset_options,
+        feature_context,
+        load_dataset_with,
+        resolve_device,
+    )
+
+    check_cache_writable()  # before any work: features and statistics are cached
     spec = registry.dataset(args.dataset)
     device = resolve_device(args.device)
     name = args.feature_extractor or spec.feature_extractor
@@ -75,5 +82,5 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     table.add_column("value")
     for field in ("n", "feature_space", "dims", "has_class_probs", "key", "file", "status"):
         table.add_row(field, escape(str(summary[field])))
-    Console().print(table)
+    make_console().print(table)
     return 0

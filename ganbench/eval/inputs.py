@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ganbench.data.types import Batch, DataInfo
+from ganbench.eval.eval_progress import NO_PROGRESS, EvalProgress
 from ganbench.features.base import FeatureExtractor
 from ganbench.metrics.frechet import gaussian_stats
 
@@ -34,6 +35,10 @@ class EvalInputs:
         model: the trained model, for metrics of the model itself (attack
             robustness of its discriminator); None when scoring samples.
         device: where such metrics run the model.
+        progress: where the evaluation reports its phases; a slow metric
+            may report its own units of work with
+            ``inputs.progress.update(done, total)`` (cheap: a no-op unless
+            someone is watching).
     """
 
     info: DataInfo
@@ -45,6 +50,7 @@ class EvalInputs:
     conditional: bool = False
     model: GANModel | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    progress: EvalProgress = field(default=NO_PROGRESS, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -52,8 +58,11 @@ class EvalInputs:
         """Name of the feature space, or None."""
         return None if self.extractor is None else self.extractor.space
 
-    def _cached(self, key: str, compute) -> Any:
+    def _cached(self, key: str, compute, phase: str | None = None) -> Any:
         if key not in self._cache:
+            if phase is not None:
+                # Features are the slow part of most evaluations: say so when they run.
+                self.progress.phase(phase)
             with torch.no_grad():
                 self._cache[key] = compute()
         return self._cache[key]
@@ -65,22 +74,38 @@ class EvalInputs:
     def real_features(self) -> Tensor:
         """Features of the reference samples (N_real x D)."""
         assert self.extractor is not None
-        return self._cached("real_features", lambda: self.extractor.features(self.real.x))
+        return self._cached(
+            "real_features",
+            lambda: self.extractor.features(self.real.x),
+            f"features of {len(self.real)} reals",
+        )
 
     def fake_features(self) -> Tensor:
         """Features of the generated samples (N_fake x D)."""
         assert self.extractor is not None
-        return self._cached("fake_features", lambda: self.extractor.features(self.fake))
+        return self._cached(
+            "fake_features",
+            lambda: self.extractor.features(self.fake),
+            f"features of {len(self.fake)} fakes",
+        )
 
     def real_probs(self) -> Tensor | None:
         """Class probabilities of the reference samples, if the space has them."""
         assert self.extractor is not None
-        return self._cached("real_probs", lambda: self.extractor.class_probs(self.real.x))
+        return self._cached(
+            "real_probs",
+            lambda: self.extractor.class_probs(self.real.x),
+            f"class probabilities of {len(self.real)} reals",
+        )
 
     def fake_probs(self) -> Tensor | None:
         """Class probabilities of the generated samples, if the space has them."""
         assert self.extractor is not None
-        return self._cached("fake_probs", lambda: self.extractor.class_probs(self.fake))
+        return self._cached(
+            "fake_probs",
+            lambda: self.extractor.class_probs(self.fake),
+            f"class probabilities of {len(self.fake)} fakes",
+        )
 
     def real_gaussian(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean (D,) and covariance (D, D), float64, of the reference features."""

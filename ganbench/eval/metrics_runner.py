@@ -66,12 +66,46 @@ def select_metrics(
     return chosen
 
 
+def _compute_shared_features(specs: list[MetricSpec], inputs: EvalInputs) -> None:
+    """Extract the features the metrics share before the first metric runs.
+
+    They are cached on ``inputs`` and would be computed by the first metric
+    that needs them anyway; doing it here only makes it its own phase in the
+    progress display instead of time hidden inside that metric's.
+    """
+    needs = {need for spec in specs for need in spec.needs}
+    if inputs.extractor is None or len(inputs.fake) == 0:
+        return
+    try:
+        if "features" in needs:
+            inputs.real_features()
+            inputs.fake_features()
+        if "probs" in needs:
+            inputs.fake_probs()
+    except GanbenchError:
+        raise
+    except Exception as exc:
+        raise PluginContractError(
+            f"feature extractor {inputs.space!r} failed: {type(exc).__name__}: {exc}"
+        ) from None
+
+
 def compute_metrics(specs: Iterable[MetricSpec], inputs: EvalInputs) -> MetricResults:
-    """Compute each metric; names get the feature space appended where relevant."""
+    """Compute each metric; names get the feature space appended where relevant.
+
+    Reports its phases (shared features, then ``metric NAME`` for each
+    metric) to ``inputs.progress``.
+    """
+    specs = list(specs)
     results = MetricResults()
+    _compute_shared_features(specs, inputs)
     for spec in specs:
+        inputs.progress.phase(f"metric {spec.name}")
         params = dict(spec.params)
         try:
+            if spec.resolve_params is not None:
+                # Parameters sized from the data: what is computed is what is recorded.
+                params = dict(spec.resolve_params(inputs, params))
             outputs = spec.compute(inputs, params)
         except GanbenchError:
             raise

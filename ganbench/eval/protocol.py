@@ -14,8 +14,15 @@ import torch
 from torch import Tensor
 
 from ganbench.data.types import Batch, GanDataset
+from ganbench.eval.eval_progress import NO_PROGRESS, EvalProgress
 from ganbench.eval.inputs import EvalInputs
-from ganbench.eval.metrics_runner import MetricResults, compute_metrics, full_name, select_metrics
+from ganbench.eval.metrics_runner import (
+    MetricResults,
+    compute_metrics,
+    full_name,
+    select_metrics,
+    why_not_applicable,
+)
 from ganbench.eval.record import EVAL_PROTOCOL_VERSION
 from ganbench.eval.reference_stats import load_or_compute_reference_stats
 from ganbench.eval.sampling import generate_samples, pick_conditions
@@ -45,6 +52,13 @@ class EvalSettings:
     n_fake: int
     seed: int
     metrics: tuple[str, ...] | None = None  # None: every metric that applies
+    #: Metrics left out even where they apply: ``--skip-metric`` names, and the
+    #: defaults too few samples for (see :mod:`ganbench.eval.metric_plan`).
+    skip: tuple[str, ...] = ()
+
+    def available(self, metric_specs: dict[str, MetricSpec]) -> dict[str, MetricSpec]:
+        """``metric_specs`` without the skipped ones."""
+        return {name: spec for name, spec in metric_specs.items() if name not in self.skip}
 
 
 def _inputs(
@@ -57,6 +71,7 @@ def _inputs(
     conditional: bool,
     model: GANModel | None = None,
     device: torch.device | None = None,
+    progress: EvalProgress = NO_PROGRESS,
 ) -> EvalInputs:
     return EvalInputs(
         info=dataset.info,
@@ -68,6 +83,7 @@ def _inputs(
         conditional=conditional,
         model=model,
         device=device or torch.device("cpu"),
+        progress=progress,
     )
 
 
@@ -93,22 +109,37 @@ def evaluate_model(
     device: torch.device,
     split: str = REFERENCE_SPLIT,
     reference_cache: dict | None = None,
+    progress: EvalProgress = NO_PROGRESS,
 ) -> Evaluation:
     """Generate ``n_fake`` samples conditioned like ``split`` and score them against it.
 
     ``reference_cache`` holds the split's features and statistics already
     computed (:func:`cached_reference`), so they are not computed again.
+    ``progress`` hears the phases: sampling, features, each metric.
     """
     reference = dataset.splits[split]
     conditions = pick_conditions(reference, settings.n_fake, settings.seed)
-    fake = generate_samples(model, conditions, settings.seed, device, dataset.info.shape)
+    n = len(conditions)
+    progress.phase(f"sampling {n} fakes", total=n)
+    fake = generate_samples(
+        model, conditions, settings.seed, device, dataset.info.shape, on_batch=progress.update
+    )
     conditional = model.task == TaskKind.CLASS_CONDITIONAL
     inputs = _inputs(
-        dataset, reference, fake, conditions, extractor, settings.seed, conditional, model, device
+        dataset,
+        reference,
+        fake,
+        conditions,
+        extractor,
+        settings.seed,
+        conditional,
+        model,
+        device,
+        progress,
     )
     if reference_cache is not None:
         inputs.seed_reference_cache(reference_cache)
-    specs = select_metrics(metric_specs, settings.metrics, inputs)
+    specs = select_metrics(settings.available(metric_specs), settings.metrics, inputs)
     results = compute_metrics(specs, inputs)
     return Evaluation(fake, conditions, results)
 
@@ -119,14 +150,24 @@ def evaluate_real_data(
     metric_specs: dict[str, MetricSpec],
     settings: EvalSettings,
     reference_cache: dict | None = None,
+    progress: EvalProgress = NO_PROGRESS,
 ) -> Evaluation:
     """Score ``n_fake`` train-split samples against the test split: the scale's best case."""
     reference = dataset.splits[REFERENCE_SPLIT]
     drawn = pick_conditions(dataset.splits["train"], settings.n_fake, settings.seed)
-    inputs = _inputs(dataset, reference, drawn.x, drawn, extractor, settings.seed, False)
+    inputs = _inputs(
+        dataset, reference, drawn.x, drawn, extractor, settings.seed, False, progress=progress
+    )
     if reference_cache is not None:
         inputs.seed_reference_cache(reference_cache)
-    specs = select_metrics(metric_specs, settings.metrics, inputs)
+    available = settings.available(metric_specs)
+    requested = settings.metrics
+    if requested is not None:
+        # Real data has no model and no conditioning it was generated from, so
+        # metrics of a trained model (its discriminator, its conditional
+        # accuracy) do not exist for this row even when the run asked for them.
+        requested = tuple(n for n in requested if why_not_applicable(available[n], inputs) is None)
+    specs = select_metrics(available, requested, inputs)
     return Evaluation(drawn.x, drawn, compute_metrics(specs, inputs))
 
 
@@ -190,6 +231,7 @@ def protocol_record(
     selection: dict[str, Any] | None,
     training: dict[str, Any],
     provenance: dict[str, Any],
+    skipped: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The protocol record (design.md) for one set of metric values."""
     info = dataset.info
@@ -208,6 +250,9 @@ def protocol_record(
             "value_range": [-1.0, 1.0] if info.kind == "image" else None,
         },
         "metric_params": results.params,
+        # Metrics left out, each with why: kept next to the numbers so that a
+        # missing column is explained, not a mystery.
+        "skipped_metrics": dict(skipped or {}),
         "selection": selection,
         **training,
         **provenance,

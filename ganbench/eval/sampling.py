@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -33,12 +35,14 @@ def generate_samples(
     device: torch.device,
     expected_shape: tuple[int, ...],
     batch_size: int = 500,
+    on_batch: Callable[[int], None] | None = None,
 ) -> Tensor:
     """Generate one sample per row of ``conditions`` (on CPU), in eval mode.
 
     Latents come from a private generator seeded by ``seed``, so evaluation
     neither depends on nor disturbs the training RNG. A generator output of
-    the wrong shape or with NaNs is a plugin contract error.
+    the wrong shape or with NaNs is a plugin contract error. ``on_batch``,
+    if given, hears how many samples are done after each batch.
     """
     was_training = model.training
     model.eval()
@@ -56,6 +60,8 @@ def generate_samples(
                     f"expected {(len(cond), *expected_shape)}"
                 )
             outputs.append(fake.float().cpu())
+            if on_batch is not None:
+                on_batch(lo + len(cond))
     finally:
         model.train(was_training)
     return torch.cat(outputs) if outputs else torch.empty(0, *expected_shape)

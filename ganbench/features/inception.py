@@ -155,7 +155,9 @@ class InceptionV3Features:
         n = x.shape[0]
         to_uint8_rgb(x[:1])  # shape and dtype errors before any work
         feats, probs = [], []
-        progress = TrainingProgress(n, f"{SPACE} features", quiet=self.quiet or n == 0)
+        progress = TrainingProgress(
+            n, f"{SPACE} features", quiet=self.quiet or n == 0, unit="images"
+        )
         with progress:
             for start in range(0, n, self.batch_size):
                 # Converted batch by batch: a float copy of a whole eval set can be gigabytes.

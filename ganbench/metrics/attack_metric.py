@@ -20,6 +20,7 @@ from ganbench.metrics.attacks import (
     ATTACK_PARAMS,
     attack_output_names,
     compute_attack_robustness,
+    resolved_attack_params,
     why_no_decision,
 )
 from ganbench.specs import MetricSpec
@@ -40,6 +41,12 @@ def why_no_attack(inputs: EvalInputs) -> str | None:
     return why_no_decision(inputs.model)
 
 
+def _resolve_params(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, Any]:
+    # The image count follows the image size (a budget of pixel-passes), so the
+    # protocol record shows the count actually attacked and what bound it.
+    return resolved_attack_params(params, inputs.info.shape)
+
+
 def _compute(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
     reason = why_no_attack(inputs)
     if reason is not None:
@@ -53,6 +60,7 @@ def _compute(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
         params,
         inputs.seed,
         inputs.device,
+        on_progress=inputs.progress.update,
     )
 
 
@@ -62,6 +70,7 @@ ATTACK_METRIC = MetricSpec(
     outputs={name: "info" for name in attack_output_names(ATTACK_PARAMS, aux=True)},
     needs=(NEEDS_DISCRIMINATOR,),
     params=dict(ATTACK_PARAMS),
+    resolve_params=_resolve_params,
     description=(
         "D's accuracy under FGSM and PGD (L-inf, eps 1-8/255) on held-out reals and on fakes, "
         "and the median smallest eps that flips it"

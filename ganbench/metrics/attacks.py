@@ -29,6 +29,7 @@ value range.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ DecisionFn = Callable[[Tensor], Tensor]
 #: ``decision_fn(x, cond) -> margin (N,)`` where ``cond`` holds the rows of
 #: conditioning that belong to ``x`` (or None for unconditional data).
 ConditionedDecisionFn = Callable[[Tensor, "Batch | None"], Tensor]
+#: ``on_batch(n)``: a batch of ``n`` samples has been attacked (for progress displays).
+BatchDone = Callable[[int], None]
 
 #: Decision threshold on D's raw output for each loss that has one. The
 #: BCE losses read D's output as a logit (D(x) = 1/2 at logit 0); least
@@ -61,15 +64,31 @@ DECISION_THRESHOLDS: dict[str, float] = {
     "least-squares": 0.5,
 }
 
-#: Defaults of :func:`compute_attack_robustness`; recorded in the protocol record.
-#: ``eps`` and ``eps_max`` are in units of 1/255 of the value range.
+#: Defaults of :func:`compute_attack_robustness`; recorded in the protocol record
+#: as resolved by :func:`resolved_attack_params`. ``eps`` and ``eps_max`` are in
+#: units of 1/255 of the value range.
+#:
+#: Cost: each image costs D 114 forward-and-backward passes and 28 forward
+#: ones (FGSM and 10 PGD steps at each of the 4 eps, then PGD at each of the
+#: 1 + ``bisection_steps`` probes of the flip search), and a pass of a
+#: convolutional D costs about its pixel count. So ``n_images`` None sizes each side (real, fake) to
+#: ``pixel_budget`` values (C x H x W summed over the images), at most
+#: ``max_images``: 256 digits, MNIST or CIFAR-10 images, 64 at 64x64 RGB, which
+#: keeps the attack to minutes on a laptop CPU at any image size (500 a side at
+#: any size took over 20 minutes at 64 px). The count does not depend on the
+#: device, so that runs on a CPU and a GPU attack the same images. Six
+#: bisection steps resolve the flipping eps to eps_max / 2**6 = 1/255, one grey
+#: level of an 8-bit image, the finest step an image file can hold.
 ATTACK_PARAMS: dict[str, Any] = {
     "eps": (1, 2, 4, 8),
     "pgd_steps": 10,
     "step_fraction": 0.25,
-    "bisection_steps": 8,
+    "bisection_steps": 6,
     "eps_max": 64,
-    "n_images": 500,
+    "n_images": None,
+    "max_images": 256,
+    "pixel_budget": 256 * 3 * 32 * 32,
+    "n_images_from": None,
     "batch_size": 100,
     "value_range": (-1.0, 1.0),
 }
@@ -482,12 +501,14 @@ def _attack_rows(
     batch_size: int,
     generator: torch.Generator,
     unit: float,
+    on_batch: BatchDone | None = None,
 ) -> SideRobustness:
     """Attack ``x`` in batches; ``decision_for(rows)`` is D's margin for those rows of x.
 
     ``eps_abs`` is in the units of ``x``; ``eps_max`` (and the reported flip
     eps) in units of 1/255 of the range, one of which is ``unit`` in x's units.
-    ``bisection_steps=None`` skips the flip search.
+    ``bisection_steps=None`` skips the flip search. ``on_batch(n)`` hears each
+    batch of ``n`` samples finished.
     """
     n = x.shape[0]
     if n == 0:
@@ -537,6 +558,8 @@ def _attack_rows(
                 search.flipped.cpu(), search.eps.double().cpu() / unit, float(eps_max)
             )
             flipped[rows] = search.flipped.cpu()
+        if on_batch is not None:
+            on_batch(len(rows))
     # Samples wrong before the attack stay wrong, whatever the attack did to them.
     fgsm_acc = tuple(float((ok & clean).double().mean()) for ok in fgsm_ok)
     pgd_acc = tuple(float((ok & clean).double().mean()) for ok in pgd_ok)
@@ -576,6 +599,7 @@ def attack_robustness(
     value_range: tuple[float, float] = (-1.0, 1.0),
     seed: int = 0,
     batch_size: int = 100,
+    on_batch: BatchDone | None = None,
 ) -> AttackResult:
     """FGSM and PGD accuracy of D at each eps, and the median smallest flipping eps.
 
@@ -606,6 +630,7 @@ def attack_robustness(
             the CPU, real samples first, then generated ones). Results also
             depend on ``batch_size`` through the order of the draws.
         batch_size: samples per attack batch.
+        on_batch: hears ``n`` after each batch of ``n`` samples (progress).
 
     Returns:
         :class:`AttackResult`; ``.as_dict()`` gives the flat metrics.
@@ -635,8 +660,8 @@ def attack_robustness(
 
         return for_rows
 
-    real_side = _attack_rows(decision_for(real_cond), real, True, **settings)
-    fake_side = _attack_rows(decision_for(fake_cond), fake, False, **settings)
+    real_side = _attack_rows(decision_for(real_cond), real, True, **settings, on_batch=on_batch)
+    fake_side = _attack_rows(decision_for(fake_cond), fake, False, **settings, on_batch=on_batch)
     params = {
         "eps": tuple(float(k) for k in eps),
         "pgd_steps": int(pgd_steps),
@@ -684,6 +709,7 @@ def classifier_attack_accuracy(
     value_range: tuple[float, float] = (-1.0, 1.0),
     seed: int = 0,
     batch_size: int = 100,
+    on_batch: BatchDone | None = None,
 ) -> ClassifierAttackResult:
     """Untargeted FGSM and PGD accuracy of a classifier (e.g. an AC-GAN auxiliary head).
 
@@ -696,8 +722,8 @@ def classifier_attack_accuracy(
         classify_fn: ``x -> class logits (N, K)``.
         x: (N, ...) labelled samples in ``value_range``.
         labels: (N,) int64 true classes.
-        eps, pgd_steps, step_fraction, value_range, seed, batch_size: as in
-            :func:`attack_robustness`.
+        eps, pgd_steps, step_fraction, value_range, seed, batch_size, on_batch:
+            as in :func:`attack_robustness`.
     """
     _check_settings(eps, pgd_steps, step_fraction)
     if labels.shape != (x.shape[0],):
@@ -717,6 +743,7 @@ def classifier_attack_accuracy(
         batch_size=int(batch_size),
         generator=torch.Generator().manual_seed(seed),
         unit=unit,
+        on_batch=on_batch,
     )
     params = {
         "eps": tuple(float(k) for k in eps),
@@ -736,6 +763,23 @@ def classifier_attack_accuracy(
 
 def _merged_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return merged_params(ATTACK_PARAMS, params)
+
+
+def resolved_attack_params(params: Mapping[str, Any], image_shape: Sequence[int]) -> dict[str, Any]:
+    """``params`` over :data:`ATTACK_PARAMS` with the image count per side decided.
+
+    A given ``n_images`` is kept (``n_images_from: "given"``); None becomes
+    ``min(max_images, pixel_budget // (C * H * W))``, at least 1, and
+    ``n_images_from`` says which of the two bound it. A side with fewer
+    samples than ``n_images`` is attacked whole.
+    """
+    p = _merged_params(params)
+    if p["n_images"] is not None:
+        return {**p, "n_images": int(p["n_images"]), "n_images_from": "given"}
+    by_budget = int(p["pixel_budget"]) // math.prod(int(d) for d in image_shape)
+    if by_budget >= int(p["max_images"]):
+        return {**p, "n_images": int(p["max_images"]), "n_images_from": "max_images"}
+    return {**p, "n_images": max(1, by_budget), "n_images_from": "pixel_budget"}
 
 
 def _subset(n_total: int, n: int, generator: torch.Generator) -> Tensor:
@@ -776,10 +820,12 @@ def compute_attack_robustness(
     params: Mapping[str, Any],
     seed: int,
     device: torch.device | str,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
     """Attack robustness of ``model``'s discriminator (and classifier head) as flat metrics.
 
-    Takes ``n_images`` random rows of the held-out real split (with their own
+    Takes ``n_images`` (:func:`resolved_attack_params`: sized to the image
+    size unless given) random rows of the held-out real split (with their own
     conditioning) and of the fakes (with ``fake_conditions``), attacks them
     with :func:`attack_robustness` in eval mode, and, when the model defines
     ``classify`` and ``real`` has labels, adds :func:`classifier_attack_accuracy`
@@ -796,6 +842,8 @@ def compute_attack_robustness(
             the value range).
         seed: seeds the row choice and the PGD random starts.
         device: where the attack runs.
+        on_progress: hears ``(done, total)`` samples attacked after each batch
+            (the classifier head's attacks count as samples of their own).
 
     Returns:
         ``{name: value}`` named as :func:`attack_output_names` lists.
@@ -804,7 +852,7 @@ def compute_attack_robustness(
         IncompatibleError: the model's loss has no decision threshold.
         ValueError: unknown params, or conditioning rows that do not match.
     """
-    p = _merged_params(params)
+    p = resolved_attack_params(params, real.x.shape[1:])
     reason = why_no_decision(model)
     if reason is not None:
         raise IncompatibleError(f"metric 'attack-robustness' does not apply: {reason}")
@@ -827,6 +875,10 @@ def compute_attack_robustness(
         "seed": seed,
         "batch_size": int(p["batch_size"]),
     }
+    with_head = has_classifier_head(model) and real_b.y is not None
+    on_batch = _progress_counter(
+        on_progress, len(real_rows) * (2 if with_head else 1) + len(fake_rows)
+    )
     with eval_mode(model):
         out = attack_robustness(
             decision_margin(model),
@@ -836,10 +888,29 @@ def compute_attack_robustness(
             fake_cond=fake_c,
             bisection_steps=int(p["bisection_steps"]),
             eps_max=float(p["eps_max"]),
+            on_batch=on_batch,
             **common,
         ).as_dict()
-        if has_classifier_head(model) and real_b.y is not None:
-            out.update(
-                classifier_attack_accuracy(model.classify, real_b.x, real_b.y, **common).as_dict()
+        if with_head:
+            head = classifier_attack_accuracy(
+                model.classify, real_b.x, real_b.y, on_batch=on_batch, **common
             )
+            out.update(head.as_dict())
     return out
+
+
+def _progress_counter(
+    on_progress: Callable[[int, int], None] | None, total: int
+) -> BatchDone | None:
+    """An ``on_batch`` that adds up samples and reports ``(done, total)``; None without a listener."""
+    if on_progress is None:
+        return None
+    on_progress(0, total)
+    done = 0
+
+    def batch_done(n: int) -> None:
+        nonlocal done
+        done += n
+        on_progress(done, total)
+
+    return batch_done

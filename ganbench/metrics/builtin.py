@@ -26,7 +26,7 @@ from ganbench.metrics.mode_count import STACKED_MODES_METRIC
 from ganbench.metrics.mode_coverage import mode_coverage
 from ganbench.metrics.params import merged_params
 from ganbench.metrics.prdc import PRDC_METRIC
-from ganbench.specs import MetricSpec
+from ganbench.specs import MetricSpec, SampleMinimum
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -47,6 +47,22 @@ def _fake_probs(inputs: EvalInputs, metric: str) -> Tensor:
             f"{inputs.space!r} is not a classifier"
         )
     return probs
+
+
+def _fid_min_samples(params: Mapping[str, Any]) -> SampleMinimum:
+    return SampleMinimum(real=2, fake=2, why="a covariance needs at least 2 samples a side")
+
+
+def _kid_min_samples(params: Mapping[str, Any]) -> SampleMinimum:
+    # The subset size is clipped to the smaller set, so only the estimator's own floor binds.
+    return SampleMinimum(
+        real=2, fake=2, why="the unbiased MMD estimate needs subsets of at least 2 samples"
+    )
+
+
+def _is_min_samples(params: Mapping[str, Any]) -> SampleMinimum:
+    splits = int(merged_params(IS_PARAMS, params)["splits"])
+    return SampleMinimum(fake=splits, why=f"splits={splits} needs a generated sample per split")
 
 
 def _compute_fid(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
@@ -136,6 +152,7 @@ BUILTIN_METRICS: list[MetricSpec] = [
         outputs={"fid": "lower"},
         needs=("features",),
         description="Fréchet distance between Gaussians fitted to real and fake features.",
+        min_samples=_fid_min_samples,
     ),
     MetricSpec(
         name="kid",
@@ -144,6 +161,7 @@ BUILTIN_METRICS: list[MetricSpec] = [
         needs=("features",),
         params=dict(KID_PARAMS),
         description="Kernel Inception Distance: unbiased cubic-kernel MMD^2 over feature subsets.",
+        min_samples=_kid_min_samples,
     ),
     MetricSpec(
         name="is",
@@ -152,6 +170,7 @@ BUILTIN_METRICS: list[MetricSpec] = [
         needs=("probs",),
         params=dict(IS_PARAMS),
         description="Inception Score: exp(E KL(p(y|x) || p(y))) of the fakes' class probabilities.",
+        min_samples=_is_min_samples,
     ),
     MetricSpec(
         name="class-coverage",

@@ -54,7 +54,7 @@ from ganbench.metrics._pairwise import (
     rounded_up,
 )
 from ganbench.metrics.params import merged_params
-from ganbench.specs import MetricSpec
+from ganbench.specs import MetricSpec, SampleMinimum
 
 if TYPE_CHECKING:
     from ganbench.eval.inputs import EvalInputs
@@ -475,6 +475,22 @@ def _device(device: torch.device | str | None, features: Tensor) -> torch.device
 # --------------------------------------------------------------------- metric
 
 
+def _prdc_min_samples(params: Mapping[str, Any]) -> SampleMinimum:
+    # Each radius is the k-th neighbour within the sample's own set, itself
+    # excluded, so a set needs k + 1 samples: both sets for precision and
+    # recall, the real one for density and coverage (only real balls).
+    p = merged_params(PRDC_PARAMS, params)
+    k_pr, k_dc = int(p["k_precision_recall"]), int(p["k_density_coverage"])
+    return SampleMinimum(
+        real=max(k_pr, k_dc) + 1,
+        fake=k_pr + 1,
+        why=(
+            f"k-nearest-neighbour radii with k_precision_recall={k_pr} (both sets) and "
+            f"k_density_coverage={k_dc} (real set) need more than k samples"
+        ),
+    )
+
+
 def _compute_prdc(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
     p = merged_params(PRDC_PARAMS, params)
     result = precision_recall_density_coverage(
@@ -497,6 +513,7 @@ PRDC_METRIC = MetricSpec(
     outputs={"precision": "higher", "recall": "higher", "density": "higher", "coverage": "higher"},
     needs=("features",),
     params=dict(PRDC_PARAMS),
+    min_samples=_prdc_min_samples,
     description=(
         "Improved precision and recall (k=3) and density and coverage (k=5) "
         "of k-nearest-neighbour balls in feature space."

@@ -14,19 +14,17 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image
-from torchvision.utils import make_grid
 
+from ganbench.report.curve_scales import (
+    ROBUST_PERCENTILE,
+    robust_limits,
+    rolling_mean,
+    smoothing_window,
+    validation_scale,
+)
 from ganbench.report.figure import new_figure, save_figure_png
-from ganbench.results.atomic import atomic_write_bytes, atomic_write_text
-
-#: Tiny images (8x8 digits) are upscaled, by an integer factor with nearest
-#: neighbour so pixels stay crisp, until each cell is at least this many pixels.
-MIN_CELL_PX = 32
-
-#: Pixels between grid cells.
-GRID_PADDING = 2
+from ganbench.report.sample_grid import save_image_grid
+from ganbench.results.atomic import atomic_write_text
 
 #: More reference points than this are drawn as a faint cloud (real data);
 #: fewer as large markers (mode centres).
@@ -38,6 +36,9 @@ def save_sample_grid(
     path: Path,
     nrow: int = 8,
     reference: torch.Tensor | None = None,
+    *,
+    title: str | None = None,
+    labels: torch.Tensor | None = None,
 ) -> None:
     """Save generated samples as a PNG.
 
@@ -45,21 +46,27 @@ def save_sample_grid(
         samples: ``N x C x H x W`` images in [-1, 1] (C is 1 or 3), or
             ``N x 2`` points.
         path: the PNG to write.
-        nrow: images per grid row (images only).
+        nrow: images per grid row (images only); with ``labels``, images
+            per class.
         reference: for points only, ``M x 2`` real data or mode centres drawn
             under the samples.
+        title: what the samples are (model, dataset, seed, step), on top.
+        labels: images only: ``(N,)`` class each sample was generated for;
+            the grid then has one row per class, labelled with it.
 
-    Images become a grid with white padding, each cell upscaled to at least
-    :data:`MIN_CELL_PX` pixels; points become a 500 x 500 px scatter plot.
+    Images become a grid with white padding, small ones upscaled with nearest
+    neighbour to at least :data:`~ganbench.report.sample_grid.MIN_GRID_WIDTH_PX`
+    pixels (:mod:`ganbench.report.sample_grid`); points become a 500 x 500 px
+    scatter plot.
     """
     values = samples.detach().to("cpu", torch.float32)
     if values.shape[0] == 0:
         raise ValueError("save_sample_grid needs at least one sample")
     if values.dim() == 4:
-        _save_image_grid(values, Path(path), nrow)
+        save_image_grid(values, Path(path), nrow, title=title, labels=labels)
     elif values.dim() == 2 and values.shape[1] == 2:
         ref = None if reference is None else reference.detach().to("cpu", torch.float32)
-        _save_scatter(values, ref, Path(path))
+        _save_scatter(values, ref, Path(path), title)
     else:
         raise ValueError(
             f"save_sample_grid expects N x C x H x W images or N x 2 points, "
@@ -67,7 +74,14 @@ def save_sample_grid(
         )
 
 
-def save_training_curves(rows: Sequence[dict[str, Any]], csv_path: Path, png_path: Path) -> None:
+def save_training_curves(
+    rows: Sequence[dict[str, Any]],
+    csv_path: Path,
+    png_path: Path,
+    *,
+    title: str | None = None,
+    selected_step: int | None = None,
+) -> None:
     """Save logged training rows as a CSV and a PNG of the curves.
 
     Args:
@@ -80,24 +94,37 @@ def save_training_curves(rows: Sequence[dict[str, Any]], csv_path: Path, png_pat
             key starts with ``val_``, those go in a second panel below, since
             their scale has nothing to do with the losses'. Other keys are in
             the CSV only. Non-finite values (a diverged loss) leave gaps.
+            Readability (:mod:`ganbench.report.curve_scales`): validation
+            values on a log axis when all are positive; long loss series
+            smoothed over their faint raw curve; axes that ignore a few spikes.
+        title: what was trained (model, dataset, seed), on top.
+        selected_step: the checkpoint evaluated, drawn as a dashed line.
     """
     columns = _columns(rows)
     atomic_write_text(csv_path, _rows_to_csv(rows, columns))
 
     losses = [name for name in columns if name.startswith("loss")]
     validation = [name for name in columns if name.startswith("val_")]
-    panels = [("loss", losses)] + ([("validation", validation)] if validation else [])
-    figure = new_figure(8, 4.5 if len(panels) == 1 else 7)
-    axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (label, names) in zip(axes, panels, strict=True):
-        for name in names:
-            steps, values = _series(rows, name)
-            ax.plot(steps, values, label=name, linewidth=1)
-        ax.set_ylabel(label)
+    figure = new_figure(8, 4.5 if not validation else 7)
+    axes = figure.subplots(2 if validation else 1, 1, sharex=True, squeeze=False)[:, 0]
+    _plot_losses(axes[0], rows, losses)
+    if validation:
+        _plot_validation(axes[1], rows, validation)
+    for ax in axes:
+        if selected_step is not None and rows:
+            ax.axvline(
+                selected_step,
+                color="0.3",
+                linestyle="--",
+                linewidth=1,
+                label=f"selected step {selected_step}",
+            )
         ax.grid(True, alpha=0.3)
-        if names:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize="small")
     axes[-1].set_xlabel("step")
+    if title:
+        figure.suptitle(title)
     if not rows:
         axes[0].text(
             0.5,
@@ -110,23 +137,64 @@ def save_training_curves(rows: Sequence[dict[str, Any]], csv_path: Path, png_pat
     save_figure_png(figure, png_path)
 
 
-def _save_image_grid(images: torch.Tensor, path: Path, nrow: int) -> None:
-    channels, height, width = images.shape[1:]
-    if channels not in (1, 3):
-        raise ValueError(f"sample images must have 1 or 3 channels, got {channels}")
-    # A diverged generator can emit NaN; show it as black rather than garbage.
-    pixels = torch.nan_to_num((images + 1) / 2, nan=0.0).clamp(0, 1)
-    scale = math.ceil(MIN_CELL_PX / min(height, width))
-    if scale > 1:
-        pixels = F.interpolate(pixels, scale_factor=scale, mode="nearest")
-    grid = make_grid(pixels, nrow=nrow, padding=GRID_PADDING, pad_value=1.0)
-    array = (grid * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())
+def _plot_losses(ax: Any, rows: Sequence[dict[str, Any]], names: list[str]) -> None:
+    everything: list[float] = []
+    for index, name in enumerate(names):
+        steps, values = _series(rows, name)
+        everything += values
+        colour = f"C{index}"
+        window = smoothing_window(len(values))
+        if window > 1:
+            ax.plot(steps, values, color=colour, linewidth=0.8, alpha=0.3)
+            smooth = rolling_mean(values, window)
+            ax.plot(steps, smooth, color=colour, linewidth=1.5, label=f"{name} ({window}-pt mean)")
+        else:
+            ax.plot(steps, values, color=colour, linewidth=1, label=name)
+    limits = robust_limits(everything)
+    label = "loss"
+    if limits is not None:
+        ax.set_ylim(*limits)
+        label += f" (spikes cut: {ROBUST_PERCENTILE:g}-{100 - ROBUST_PERCENTILE:g}th pct)"
+    ax.set_ylabel(label)
 
 
-def _save_scatter(points: torch.Tensor, reference: torch.Tensor | None, path: Path) -> None:
+def _plot_validation(ax: Any, rows: Sequence[dict[str, Any]], names: list[str]) -> None:
+    everything: list[float] = []
+    # Colours after the two losses', so no validation line looks like a loss.
+    for index, name in enumerate(names, start=2):
+        steps, values = _series(rows, name)
+        everything += values
+        ax.plot(steps, values, color=f"C{index}", linewidth=1, marker="o", markersize=3, label=name)
+    scale = validation_scale(everything)
+    ax.set_yscale(scale)
+    if scale == "log":
+        _label_log_axis(ax, everything)
+    ax.set_ylabel("validation" + (" (log scale)" if scale == "log" else ""))
+
+
+def _label_log_axis(ax: Any, values: list[float]) -> None:
+    """Plain-number tick labels on a log y axis, dense enough to read values off.
+
+    Matplotlib labels only powers of ten (``10^3``), which leaves a curve
+    between 830 and 1400 with one label. Spanning a decade or more, the axis
+    also labels 2x and 5x each power; spanning less, it gets evenly spaced
+    round values instead.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+    finite = [v for v in values if math.isfinite(v)]
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    if max(finite) / min(finite) >= 10:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6))
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _save_scatter(
+    points: torch.Tensor, reference: torch.Tensor | None, path: Path, title: str | None
+) -> None:
     figure = new_figure(5, 5)
     ax = figure.add_subplot()
     if reference is not None and reference.numel():
@@ -138,9 +206,12 @@ def _save_scatter(points: torch.Tensor, reference: torch.Tensor | None, path: Pa
     data = points.numpy()
     finite = np.isfinite(data).all(axis=1)
     ax.scatter(data[finite, 0], data[finite, 1], s=3, c="tab:blue", alpha=0.5, label="generated")
+    lines = [title] if title else []
     if not finite.all():
         # Say so rather than silently dropping them from the picture.
-        ax.set_title(f"{int((~finite).sum())} non-finite samples not shown", fontsize="small")
+        lines.append(f"{int((~finite).sum())} non-finite samples not shown")
+    if lines:
+        ax.set_title("\n".join(lines), fontsize="medium")
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="upper right", fontsize="small")
     save_figure_png(figure, path)

@@ -85,8 +85,13 @@ class ResultsStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._create_schema()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._create_schema()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailableError(
+                f"cannot open results store {str(self.path)!r}: {_error_text(exc)}"
+            ) from None
 
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.path)!r})"
@@ -122,15 +127,29 @@ class ResultsStore:
             record.created_at,
             record_json,
         )
+        try:
+            self._insert(record.run_id, run_row, _metric_rows(record, key), key, protocol_json)
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise StoreUnavailableError(
+                f"cannot add run {record.run_id!r} to results store {str(self.path)!r}: "
+                f"{_error_text(exc)}"
+            ) from None
+
+    def _insert(
+        self,
+        run_id: str,
+        run_row: tuple[Any, ...],
+        metric_rows: Iterator[tuple[Any, ...]],
+        key: str,
+        protocol_json: str,
+    ) -> None:
         with self._transaction(write=True) as conn:
             # Delete-then-insert inside the same transaction is the replace:
             # an old run's metrics that the new record no longer has go too.
-            conn.execute("DELETE FROM metrics WHERE run_id = ?", (record.run_id,))
-            conn.execute("DELETE FROM runs WHERE run_id = ?", (record.run_id,))
+            conn.execute("DELETE FROM metrics WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
             conn.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(run_row))})", run_row)
-            conn.executemany(
-                "INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", _metric_rows(record, key)
-            )
+            conn.executemany("INSERT INTO metrics VALUES (?, ?, ?, ?, ?)", metric_rows)
             # Same key means same relevant fields (the key is their hash), so
             # an existing row is already right.
             conn.execute("INSERT OR IGNORE INTO protocols VALUES (?, ?)", (key, protocol_json))
@@ -204,6 +223,17 @@ class ResultsStore:
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+class StoreUnavailableError(GanbenchError):
+    """The results store cannot be opened or written (one line, exit 2)."""
+
+
+def _error_text(exc: BaseException) -> str:
+    """An OS or SQLite error as a short phrase ("unable to open database file")."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def _checked_comparison_key(record: RunRecord) -> str:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ganbench.registry import Registry
 from ganbench.scaffold.names import PluginNames, check_name_is_free, plugin_names
 from ganbench.scaffold.render import render_package
 from ganbench.scaffold.writer import check_target_free, write_tree
+
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ganbench.errors import GanbenchError
-from ganbench.registry import KIND_NOUNS, Registry
+
+if TYPE_CHECKING:
+    from ganbench.registry import Registry
 
 #: Lowercase words of letters and digits joined by single hyphens, starting
 #: with a letter: valid as a registered name (see ``registry.NAME_PATTERN``),
@@ -110,6 +113,8 @@ def check_name_is_free(names: PluginNames, registry: Registry) -> None:
     Raises:
         PluginNameError: naming the plugin that already uses the name.
     """
+    from ganbench.registry import KIND_NOUNS  # the registry imports torch: only here
+
     table = PLUGIN_KINDS[names.kind]
     if names.name in getattr(registry, table):
         owner = registry.owner(table, names.name)

@@ -18,14 +18,16 @@ import torch
 from ganbench.data.types import GanDataset
 from ganbench.errors import GanbenchError
 from ganbench.eval.inputs import EvalInputs
-from ganbench.eval.metrics_runner import compute_metrics, select_metrics
+from ganbench.eval.metrics_runner import compute_metrics
 from ganbench.eval.record import EVAL_PROTOCOL_VERSION
 from ganbench.eval.reference_stats import load_or_compute_reference_stats
 from ganbench.features.base import FeatureExtractor
 from ganbench.paths import cache_dir
 from ganbench.preparation import build_feature_extractor, feature_context
+from ganbench.progress import EvaluationProgress
 from ganbench.provenance import versions
 from ganbench.registry import Registry
+from ganbench.scoring.metric_choice import choose_score_metrics
 from ganbench.scoring.sources import ImageSet
 
 #: Spaces that resize their input themselves, so REAL and FAKE may differ in size.
@@ -112,7 +114,8 @@ def score_sets(
         seed: seeds randomness inside metrics (KID subsets, attacks).
         device: where feature networks run (default CPU).
         inception_weights: an Inception-v3 weights file, if not found otherwise.
-        quiet: no progress bars.
+        quiet: no progress display (else one on stderr: reference statistics,
+            features, each metric).
 
     Returns:
         The values and the protocol record. When REAL is a dataset split,
@@ -130,23 +133,30 @@ def score_sets(
     extractor = build_score_extractor(name, real, fake, registry, device, inception_weights, quiet)
     _check_shapes(real, fake, None if extractor is None else extractor.space)
     info = (real.dataset or fake.dataset).info if (real.dataset or fake.dataset) else real.info
-    inputs = EvalInputs(
-        info=info,
-        real=real.batch(),
-        fake=fake.x,
-        fake_conditions=fake.conditions,
-        extractor=extractor,
-        seed=seed,
-        conditional=fake.conditional,
-        device=device,
-    )
-    reference: dict[str, Any] | None = None
-    if extractor is not None and real.dataset is not None and real.split is not None:
-        stats = load_or_compute_reference_stats(real.dataset, real.split, extractor, cache_dir())
-        inputs.seed_reference_cache(stats.values)
-        reference = {"key": stats.key, "file": str(stats.path), "loaded": stats.loaded}
-    specs = select_metrics(registry.metrics, metrics, inputs)
-    results = compute_metrics(specs, inputs)
+    title = f"scoring {len(fake)} samples against {len(real)} reference samples"
+    with EvaluationProgress(title, quiet=quiet) as progress:
+        inputs = EvalInputs(
+            info=info,
+            real=real.batch(),
+            fake=fake.x,
+            fake_conditions=fake.conditions,
+            extractor=extractor,
+            seed=seed,
+            conditional=fake.conditional,
+            device=device,
+            progress=progress,
+        )
+        # Before any reference statistics: a score that cannot compute anything says so first.
+        specs, skipped = choose_score_metrics(registry, metrics, inputs)
+        reference: dict[str, Any] | None = None
+        if extractor is not None and real.dataset is not None and real.split is not None:
+            progress.phase(f"reference statistics of the {real.split} split")
+            stats = load_or_compute_reference_stats(
+                real.dataset, real.split, extractor, cache_dir()
+            )
+            inputs.seed_reference_cache(stats.values)
+            reference = {"key": stats.key, "file": str(stats.path), "loaded": stats.loaded}
+        results = compute_metrics(specs, inputs)
     protocol = {
         "eval_protocol_version": EVAL_PROTOCOL_VERSION,
         "command": "score",
@@ -162,6 +172,7 @@ def score_sets(
             "value_range": [-1.0, 1.0] if real.info.kind == "image" else None,
         },
         "metric_params": results.params,
+        "skipped_metrics": skipped,
         "reference_stats": reference,
         "seed": seed,
         "device": device.type,

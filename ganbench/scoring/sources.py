@@ -6,7 +6,8 @@ A source on the command line is one of
 * a run folder (holding ``config.json``): its selected generator is sampled;
 * a ``.npy`` or ``.npz`` file: an array of images, NHWC or NCHW, uint8 or
   float, or of vectors (N x D);
-* a folder of image files (PNG, JPEG, BMP, WebP, TIFF), searched recursively.
+* a folder of image files (:data:`~ganbench.data.image_files.IMAGE_SUFFIXES`,
+  the ``image-folder`` dataset's list), searched recursively.
 
 Every source becomes an :class:`ImageSet` of float images in [-1, 1], NCHW,
 the layout every ganbench model and feature extractor works in, with a
@@ -23,20 +24,19 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ganbench.data.image_files import IMAGE_SUFFIXES
 from ganbench.data.types import Batch, DataInfo, GanDataset
 from ganbench.errors import CheckpointError, GanbenchError
 from ganbench.eval.sampling import generate_samples, pick_conditions
 from ganbench.preparation import build_model, dataset_options, load_dataset, load_dataset_with
 from ganbench.registry import Registry
 from ganbench.run_request import CONFIG_FILE, read_run_config
+from ganbench.scoring.source_forms import SOURCE_FORMS
 from ganbench.specs import DatasetSpec
+from ganbench.splits import SPLITS
 from ganbench.tasks import TaskKind
 from ganbench.train.checkpoint import load_checkpoint
 from ganbench.train.loop import LAST_CHECKPOINT, load_selected_generator
-
-SPLITS = ("train", "val", "test")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
-SOURCE_FORMS = "dataset:NAME:SPLIT, a run folder, a .npy/.npz array or a folder of images"
 
 
 @dataclass

@@ -8,10 +8,9 @@ from torch import Tensor
 from ganbench.data.types import CONDITION_FIELDS, DatasetOptions, GanDataset
 from ganbench.errors import DataMissingError, GanbenchError, PluginContractError
 from ganbench.specs import DatasetSpec
+from ganbench.splits import SPLITS
 from ganbench.testing.results import Check, CheckLog, CheckResult
 from ganbench.testing.training import keeps_rng
-
-SPLITS = ("train", "val", "test")
 
 
 @keeps_rng

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from ganbench.data.types import Batch
+from ganbench.errors import CheckpointError
 from ganbench.model import GANModel
 from ganbench.progress import TrainingProgress
 from ganbench.train.batches import BatchStream
@@ -24,6 +27,9 @@ from ganbench.train.trick_chain import TrickChain
 Validator = Callable[[GANModel], float]
 
 LAST_CHECKPOINT = "last.pt"
+#: The checkpoint before ``last.pt``, kept so that a damaged ``last.pt`` costs
+#: one checkpoint interval, not the run.
+PREVIOUS_CHECKPOINT = "previous.pt"
 BEST_CHECKPOINT = "best.pt"
 
 
@@ -115,8 +121,12 @@ class Trainer:
 
     # -- checkpoints -----------------------------------------------------------
     def _save(self, ctx: StepContext, step: int, state: dict[str, Any]) -> None:
+        last = self.checkpoint_dir / LAST_CHECKPOINT
+        if last.exists():
+            # A rename, atomic: at every instant one intact full state is on disk.
+            last.replace(self.checkpoint_dir / PREVIOUS_CHECKPOINT)
         save_checkpoint(
-            self.checkpoint_dir / LAST_CHECKPOINT,
+            last,
             {
                 "step": step,
                 "model": self.model.state_dict(),
@@ -156,6 +166,43 @@ class Trainer:
             "diverged_at_step": payload["diverged_at_step"],
             "step": int(payload["step"]),
         }
+
+    def _resume_payload(self) -> dict[str, Any] | None:
+        """The newest intact full state: ``last.pt``, else ``previous.pt``; None before any.
+
+        Raises:
+            CheckpointError: checkpoints exist but none can be read; the
+                message says what is still recoverable (the selected generator).
+        """
+        last = self.checkpoint_dir / LAST_CHECKPOINT
+        previous = self.checkpoint_dir / PREVIOUS_CHECKPOINT
+        if not last.exists() and not previous.exists():
+            return None  # killed before the first checkpoint: start from step 0
+        problems = []
+        for path in (last, previous):
+            if not path.exists():
+                continue
+            try:
+                payload = load_checkpoint(path)
+            except CheckpointError as exc:
+                problems.append(str(exc))
+                continue
+            if path == previous:
+                self._say(
+                    f"ganbench: note: {problems[0]}; resuming from {PREVIOUS_CHECKPOINT} at step "
+                    f"{int(payload['step'])} (the steps after it are trained again, identically)"
+                )
+            return payload
+        raise CheckpointError(
+            f"cannot resume: {'; '.join(problems)}; {_recoverable(self.checkpoint_dir)}"
+        )
+
+    def _say(self, line: str) -> None:
+        """A line the user must see even with ``--quiet`` (above the bar when there is one)."""
+        if self.progress is not None and not self.progress.quiet:
+            self.progress.note(line)
+        else:
+            sys.stderr.write(line + "\n")
 
     def _validate(self, step: int, state: dict[str, Any]) -> float | None:
         """Score the current generator on the validation split; keep it if best."""
@@ -204,8 +251,12 @@ class Trainer:
             "window": {},
             "window_n": 0,
         }
-        if resume and (self.checkpoint_dir / LAST_CHECKPOINT).exists():
-            state = self._restore(ctx, load_checkpoint(self.checkpoint_dir / LAST_CHECKPOINT))
+        if resume:
+            payload = self._resume_payload()
+            if payload is not None:
+                state = self._restore(ctx, payload)
+            if state["status"] == "completed" and state["step"] < settings.steps:
+                state["status"] = "running"  # a resume that extends the budget
         start_step = state["step"]
         session_start = time.perf_counter()
         prior_wall = state["wall_time_s"]
@@ -261,6 +312,27 @@ class Trainer:
             d_steps=d_steps,
             wall_time_s=state["wall_time_s"],
         )
+
+
+def _recoverable(checkpoint_dir: Path) -> str:
+    """What a run with no readable full state still has, in words."""
+    best = checkpoint_dir / BEST_CHECKPOINT
+    try:
+        step = int(load_checkpoint(best)["step"]) if best.exists() else None
+    except CheckpointError:
+        step = None
+    if step is None:
+        return "no intact checkpoint is left: start the run again"
+    run_dir = checkpoint_dir.parent
+    try:
+        dataset = json.loads((run_dir / "config.json").read_text())["request"]["dataset"]
+    except (OSError, ValueError, KeyError, TypeError):
+        dataset = "DATASET"
+    return (
+        f"still intact: {BEST_CHECKPOINT}, the generator selected on the validation split "
+        f"at step {step} (`ganbench score dataset:{dataset}:test {run_dir}` evaluates it); "
+        "training cannot continue from it: start the run again to train further"
+    )
 
 
 def load_selected_generator(model: GANModel, checkpoint_dir: Path) -> int | None:
