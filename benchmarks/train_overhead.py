@@ -4,10 +4,13 @@ Usage::
 
     python benchmarks/train_overhead.py [--steps 1000] [--rounds 3] [--threads 1]
 
-Both sides train DCGAN on digits (batch 64) with the same networks (built
-through the plugin registry, as ``ganbench run`` builds them), the same
-weight initialisation, the same Adam settings and the same non-saturating
-BCE-with-logits losses, on the same device and thread count.
+Two models, each against its own bare loop: DCGAN on digits (batch 64, the
+non-saturating BCE losses) and WGAN-GP on digits (5 critic steps per
+generator step, the Wasserstein losses plus the gradient penalty on random
+interpolates, lambda 10, Adam 1e-4 betas (0, 0.9)). Both sides use the same
+networks (built through the plugin registry, as ``ganbench run`` builds
+them), the same weight initialisation, the same optimizers and losses, on
+the same device and thread count. ``--models dcgan`` measures one.
 
 * ganbench: the real :class:`~ganbench.train.loop.Trainer` with everything
   ``ganbench run`` does while training: trick chain, the batch stream,
@@ -24,7 +27,8 @@ The share of ganbench's time spent in validation and checkpoint writes is
 reported separately, as is the ratio with that time left out (the per-step
 overhead of the loop alone).
 
-The final line is ``ganbench/bare throughput ratio: R``. Target: R >= 0.95.
+The last line per model is ``<model> ganbench/bare throughput ratio: R``;
+the final one is DCGAN's. Target: R >= 0.95.
 On a busy machine, ``--threads 1`` gives steadier numbers.
 """
 
@@ -67,7 +71,8 @@ def null_console() -> Console:
 def run_ganbench(prep: PreparedRun, steps: int, workdir: Path) -> Measurement:
     """Train with the real Trainer, set up as ``ganbench run`` sets it up."""
     checkpoint_dir = Path(tempfile.mkdtemp(dir=workdir))
-    progress = TrainingProgress(steps, "dcgan on digits", quiet=False, console=null_console())
+    title = f"{prep.model_spec.name} on digits"
+    progress = TrainingProgress(steps, title, quiet=False, console=null_console())
     trainer = plan_training(prep, checkpoint_dir, progress, steps=steps).trainer
     overhead = [0.0]
 
@@ -92,10 +97,53 @@ def run_ganbench(prep: PreparedRun, steps: int, workdir: Path) -> Measurement:
     return Measurement(steps / seconds, seconds, overhead[0])
 
 
+def _penalty(
+    discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor:
+    """WGAN-GP's penalty written out: (||grad D(x_hat)|| - 1)^2 on random interpolates."""
+    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def run_bare_wgan_gp(
+    model: GANModel, train_x: torch.Tensor, batch_size: int, steps: int, device: torch.device
+) -> Measurement:
+    """WGAN-GP's Algorithm 1 in a plain loop: 5 critic steps with the penalty, then G."""
+    torch.manual_seed(SEED)
+    model.init_weights()
+    model.train()
+    generator, critic = model.generator, model.discriminator
+    opt_g = torch.optim.Adam(generator.parameters(), lr=1e-4, betas=(0.0, 0.9))
+    opt_d = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.0, 0.9))
+    per_epoch = len(train_x) // batch_size
+    start = time.perf_counter()
+    perm, offset = torch.randperm(len(train_x), device=device), 0
+    for _ in range(steps):
+        for _ in range(5):
+            if offset == per_epoch:
+                perm, offset = torch.randperm(len(train_x), device=device), 0
+            real = train_x[perm[offset * batch_size : (offset + 1) * batch_size]]
+            offset += 1
+            with torch.no_grad():
+                fake = generator(torch.randn(batch_size, model.latent_dim, device=device))
+            loss_d = critic(fake).mean() - critic(real).mean() + 10.0 * _penalty(critic, real, fake)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        loss_g = -critic(generator(torch.randn(batch_size, model.latent_dim, device=device))).mean()
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+    seconds = time.perf_counter() - start
+    return Measurement(steps / seconds, seconds)
+
+
 def run_bare(
     model: GANModel, train_x: torch.Tensor, batch_size: int, steps: int, device: torch.device
 ) -> Measurement:
-    """The same networks, optimizers and losses in a plain loop."""
+    """DCGAN's networks, optimizers and losses in a plain loop."""
     torch.manual_seed(SEED)
     model.init_weights()
     model.train()
@@ -135,6 +183,71 @@ def run_bare(
     return Measurement(steps / seconds, seconds)
 
 
+#: Each measured model and its bare loop.
+BARE_LOOPS = {"dcgan": run_bare, "wgan-gp": run_bare_wgan_gp}
+
+
+def measure(model_name: str, steps: int, rounds: int) -> float:
+    """Alternate ganbench and bare rounds for ``model_name``; print and return the ratio."""
+    registry = load_registry()
+    # No --steps in the request: the default budget sets the checkpoint interval.
+    request = RunRequest(model=model_name, dataset="digits", seed=SEED, device="cpu")
+    prep = prepare_run(request, registry)
+    assert prep.batch_size == 64
+    # The bare loop gets its own copy of the same architecture, from the same plugin.
+    bare_model = (
+        registry.model(model_name).build(prep.dataset.info, dict(prep.model_params))
+        if prep.model_params
+        else registry.model(model_name).build(prep.dataset.info)
+    )
+    bare_model = bare_model.to(prep.device)
+    bare = BARE_LOOPS[model_name]
+    train_x = prep.dataset.splits["train"].x.to(prep.device)
+    print(
+        f"{model_name} on digits: batch {prep.batch_size}, {steps} steps x {rounds} rounds "
+        f"per side, {len(train_x)} training images, device {prep.device.type}, "
+        f"{torch.get_num_threads()} thread(s); ganbench validates and checkpoints every "
+        f"{prep.checkpoint_every} steps, as the default run does"
+    )
+    with tempfile.TemporaryDirectory(prefix="ganbench-overhead-") as tmp:
+        workdir = Path(tmp)
+        # Warm-up: first-call allocations, lazy imports, the evaluator's first pass.
+        run_ganbench(prep, 20, workdir)
+        bare(bare_model, train_x, prep.batch_size, 20, prep.device)
+        ganbench_runs: list[Measurement] = []
+        bare_runs: list[Measurement] = []
+        for i in range(rounds):
+            ganbench_runs.append(run_ganbench(prep, steps, workdir))
+            bare_runs.append(bare(bare_model, train_x, prep.batch_size, steps, prep.device))
+            print(
+                f"  round {i + 1}: ganbench {ganbench_runs[-1].steps_per_s:6.1f} steps/s "
+                f"(validation+checkpoints {ganbench_runs[-1].overhead_s:.2f} s of "
+                f"{ganbench_runs[-1].seconds:.2f} s), bare {bare_runs[-1].steps_per_s:6.1f} steps/s"
+            )
+    g_median = statistics.median(m.steps_per_s for m in ganbench_runs)
+    b_median = statistics.median(m.steps_per_s for m in bare_runs)
+    # Rounds are pairs measured back to back: their ratios cancel slow drift
+    # in the machine's load better than a ratio of medians.
+    ratio = statistics.median(
+        g.steps_per_s / b.steps_per_s for g, b in zip(ganbench_runs, bare_runs, strict=True)
+    )
+    loop_ratio = statistics.median(
+        (steps / (g.seconds - g.overhead_s)) / b.steps_per_s
+        for g, b in zip(ganbench_runs, bare_runs, strict=True)
+    )
+    share = statistics.median(m.overhead_s / m.seconds for m in ganbench_runs)
+    checkpoints = steps // prep.checkpoint_every
+    per_checkpoint = statistics.median(m.overhead_s for m in ganbench_runs) / max(1, checkpoints)
+    print(f"  ganbench: {g_median:.1f} steps/s, bare: {b_median:.1f} steps/s (medians)")
+    print(
+        f"  validation + checkpoint writes: {share:.1%} of ganbench's time "
+        f"({per_checkpoint * 1000:.0f} ms per checkpoint, {checkpoints} per measurement)"
+    )
+    print(f"  ratio without validation + checkpoints (the loop's own overhead): {loop_ratio:.2f}")
+    print(f"{model_name} ganbench/bare throughput ratio: {ratio:.2f}")
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000, help="training steps per measurement")
@@ -145,68 +258,14 @@ def main() -> None:
         default=None,
         help="torch intra-op threads for both sides (default: torch's default)",
     )
+    parser.add_argument(
+        "--models", default="wgan-gp,dcgan", help="comma list of: " + ", ".join(BARE_LOOPS)
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-
-    registry = load_registry()
-    # No --steps in the request: the default budget sets the checkpoint interval.
-    request = RunRequest(model="dcgan", dataset="digits", seed=SEED, device="cpu")
-    prep = prepare_run(request, registry)  # trains the digits evaluator once if not cached
-    assert prep.model.loss == "non-saturating" and prep.batch_size == 64
-    # The bare loop gets its own copy of the same architecture, from the same plugin.
-    bare_model = prep.model_spec.build(prep.dataset.info).to(prep.device)
-    train_x = prep.dataset.splits["train"].x.to(prep.device)
-    print(
-        f"DCGAN on digits: batch {prep.batch_size}, {args.steps} steps x {args.rounds} rounds "
-        f"per side, {len(train_x)} training images, device {prep.device.type}, "
-        f"{torch.get_num_threads()} thread(s); ganbench validates and checkpoints every "
-        f"{prep.checkpoint_every} steps, as the default run does"
-    )
-
-    with tempfile.TemporaryDirectory(prefix="ganbench-overhead-") as tmp:
-        workdir = Path(tmp)
-        # Warm-up: first-call allocations, lazy imports, the evaluator's first pass.
-        run_ganbench(prep, 20, workdir)
-        run_bare(bare_model, train_x, prep.batch_size, 20, prep.device)
-        ganbench_runs: list[Measurement] = []
-        bare_runs: list[Measurement] = []
-        for i in range(args.rounds):
-            ganbench_runs.append(run_ganbench(prep, args.steps, workdir))
-            bare_runs.append(
-                run_bare(bare_model, train_x, prep.batch_size, args.steps, prep.device)
-            )
-            print(
-                f"  round {i + 1}: ganbench {ganbench_runs[-1].steps_per_s:6.1f} steps/s "
-                f"(validation+checkpoints {ganbench_runs[-1].overhead_s:.2f} s of "
-                f"{ganbench_runs[-1].seconds:.2f} s), bare {bare_runs[-1].steps_per_s:6.1f} steps/s"
-            )
-
-    g_median = statistics.median(m.steps_per_s for m in ganbench_runs)
-    b_median = statistics.median(m.steps_per_s for m in bare_runs)
-    # Rounds are pairs measured back to back: their ratios cancel slow drift
-    # in the machine's load better than a ratio of medians.
-    ratio = statistics.median(
-        g.steps_per_s / b.steps_per_s for g, b in zip(ganbench_runs, bare_runs, strict=True)
-    )
-    loop_ratio = statistics.median(
-        (args.steps / (g.seconds - g.overhead_s)) / b.steps_per_s
-        for g, b in zip(ganbench_runs, bare_runs, strict=True)
-    )
-    share = statistics.median(m.overhead_s / m.seconds for m in ganbench_runs)
-    checkpoints = args.steps // prep.checkpoint_every
-    per_checkpoint = statistics.median(m.overhead_s for m in ganbench_runs) / max(1, checkpoints)
-    print(
-        f"ganbench: {g_median:.1f} steps/s, bare: {b_median:.1f} steps/s "
-        f"(medians; best {max(m.steps_per_s for m in ganbench_runs):.1f} and "
-        f"{max(m.steps_per_s for m in bare_runs):.1f})"
-    )
-    print(
-        f"validation + checkpoint writes: {share:.1%} of ganbench's time "
-        f"({per_checkpoint * 1000:.0f} ms per checkpoint, {checkpoints} per measurement)"
-    )
-    print(f"ratio without validation + checkpoints (the loop's own overhead): {loop_ratio:.2f}")
-    print(f"ganbench/bare throughput ratio: {ratio:.2f}")
+    for name in args.models.split(","):
+        measure(name.strip(), args.steps, args.rounds)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from ganbench.eval.inputs import EvalInputs
 from ganbench.features.base import FeatureContext, FeatureExtractor
 from ganbench.features.stacked import STACKED_BASE_KEY
 from ganbench.hookspecs import hookimpl
+from ganbench.latent import GaussianPrior, LatentPrior
 from ganbench.metrics.mode_count import STACKED_MODES_KEY
 from ganbench.model import GANModel, UnconditionalGAN
 from ganbench.specs import (
@@ -34,26 +35,50 @@ from ganbench.specs import (
     FeatureExtractorSpec,
     MetricSpec,
     ModelSpec,
+    Param,
     SampleMinimum,
     TrickParam,
     TrickSpec,
 )
 from ganbench.tasks import TASK_FIELDS, TaskKind
-from ganbench.train.context import StepContext
-from ganbench.train.losses import LOSSES
+from ganbench.train.losses import LOSSES, AdversarialLoss
+from ganbench.train.schedule import DStepSchedule
 from ganbench.train.step import (
+    StepContext,
+    StepTensors,
     alternating_updates,
-    discriminator_step,
-    generator_step,
+    discriminator_tensors,
+    discriminator_update,
+    generator_tensors,
+    generator_update,
+    logged_losses,
     standard_train_step,
+    step_optimizers,
 )
-from ganbench.trick import HOOK_POINTS, Trick
+from ganbench.trick import HOOK_POINTS, STEP_HOOK_POINTS, Trick, discriminator_layers
 
 #: Version of this plugin API. Bumped when a change would break plugins.
-API_VERSION = 1
+#: 2: the core owns the update (models give loss terms), named optimizers,
+#: model parameters, registrable losses, metric ``check``, build-time and
+#: evaluation trick hooks.
+API_VERSION = 2
 
 __all__ = [
     "API_VERSION",
+    "AdversarialLoss",
+    "DStepSchedule",
+    "GaussianPrior",
+    "LatentPrior",
+    "Param",
+    "STEP_HOOK_POINTS",
+    "StepTensors",
+    "discriminator_layers",
+    "discriminator_tensors",
+    "discriminator_update",
+    "generator_tensors",
+    "generator_update",
+    "logged_losses",
+    "step_optimizers",
     "Batch",
     "DataInfo",
     "DataKind",
@@ -85,8 +110,6 @@ __all__ = [
     "TrickSpec",
     "UnconditionalGAN",
     "alternating_updates",
-    "discriminator_step",
-    "generator_step",
     "hookimpl",
     "split_indices",
     "standard_train_step",

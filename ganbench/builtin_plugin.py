@@ -1,4 +1,4 @@
-"""The core's own registrations: metrics and feature spaces.
+"""The core's own registrations: metrics, feature spaces and adversarial losses.
 
 Registered through the same hooks as any plugin, so ``ganbench plugins``
 lists them and tests treat them alike.
@@ -14,6 +14,7 @@ from ganbench.features.inception import INCEPTION_SPEC
 from ganbench.hookspecs import hookimpl
 from ganbench.metrics.builtin import BUILTIN_METRICS
 from ganbench.specs import FeatureExtractorSpec, MetricSpec
+from ganbench.train.losses import BUILTIN_LOSSES, AdversarialLoss
 
 
 @hookimpl
@@ -31,3 +32,10 @@ def ganbench_register_feature_extractors(
     register(EVALUATOR_SPEC)
     register(IDENTITY_SPEC)
     register(INCEPTION_SPEC)
+
+
+@hookimpl
+def ganbench_register_losses(register: Callable[[AdversarialLoss], None]) -> None:
+    """Minimax, non-saturating, Wasserstein, least-squares and hinge."""
+    for loss in BUILTIN_LOSSES:
+        register(loss)

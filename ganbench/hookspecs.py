@@ -20,6 +20,7 @@ from collections.abc import Callable
 import pluggy
 
 from ganbench.specs import DatasetSpec, FeatureExtractorSpec, MetricSpec, ModelSpec, TrickSpec
+from ganbench.train.losses import AdversarialLoss
 
 PROJECT_NAME = "ganbench"
 
@@ -52,3 +53,12 @@ def ganbench_register_feature_extractors(
 @hookspec
 def ganbench_register_tricks(register: Callable[[TrickSpec], None]) -> None:
     """Register training tricks: call ``register(TrickSpec(...))`` for each."""
+
+
+@hookspec
+def ganbench_register_losses(register: Callable[[AdversarialLoss], None]) -> None:
+    """Register adversarial losses: call ``register(AdversarialLoss(...))`` for each.
+
+    A model names its loss (``GANModel.loss``); each loss declares D's
+    decision threshold (or None), which the attack metric attacks.
+    """

@@ -9,7 +9,6 @@ no folder, checkpoint or store row behind.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,14 +21,22 @@ from ganbench.eval.metric_plan import RunMetrics, check_skip_names
 from ganbench.eval.protocol import EvalSettings
 from ganbench.features.base import FeatureContext, FeatureExtractor
 from ganbench.model import GANModel
+from ganbench.model_build import (
+    build_model,
+    build_trick,
+    check_step_reaches_hooks,
+    parse_model,
+    parse_trick,
+)
 from ganbench.paths import cache_dir
 from ganbench.registry import Registry
 from ganbench.resume import resolved_checkpoint_every
 from ganbench.run_request import RunRequest
-from ganbench.specs import DatasetSpec, MetricSpec, ModelSpec, TrickSpec
+from ganbench.specs import DatasetSpec, MetricSpec, ModelSpec
 from ganbench.splits import SPLITS
 from ganbench.tasks import TASK_FIELDS
-from ganbench.trick import Trick, overridden_hook_points
+from ganbench.train.trick_chain import TrickChain
+from ganbench.trick import Trick
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
@@ -40,10 +47,12 @@ class PreparedRun:
 
     request: RunRequest
     model_spec: ModelSpec
+    #: The model's parameters, defaults filled in (``--plugin NAME:key=value``).
+    model_params: dict[str, Any]
     dataset_spec: DatasetSpec
     dataset: GanDataset
     model: GANModel
-    tricks: list[Trick]
+    tricks: TrickChain
     trick_records: list[dict[str, Any]]
     extractor: FeatureExtractor | None
     metric_specs: dict[str, MetricSpec]
@@ -52,6 +61,8 @@ class PreparedRun:
     batch_size: int
     checkpoint_every: int
     n_fake: int
+    #: Who registered the model and each trick (plugin, distribution, version).
+    made_by: dict[str, Any] = field(default_factory=dict)
     #: Metrics the evaluations leave out, each with why (``--skip-metric``, and
     #: defaults too few samples for); the protocol record's ``skipped_metrics``.
     skipped_metrics: dict[str, str] = field(default_factory=dict)
@@ -67,7 +78,10 @@ class PreparedRun:
 
     def model_config_hash(self) -> str:
         """Hash of the model's name, architecture and data shape."""
-        blob = f"{self.model_spec.name}|{self.dataset.info.shape}|{self.model!r}".encode()
+        blob = (
+            f"{self.model_spec.name}|{sorted(self.model_params.items())}|"
+            f"{self.dataset.info.shape}|{self.model!r}"
+        ).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -82,46 +96,6 @@ def resolve_device(name: str) -> torch.device:
             "device 'cuda' requested but CUDA is not available; valid choices: auto, cpu"
         )
     return torch.device(name)
-
-
-def _convert(spec: TrickSpec, param_name: str, raw: str, types: Mapping[str, type]) -> Any:
-    target = types[param_name]
-    try:
-        if target is bool:
-            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError(raw)
-            return raw.lower() in ("true", "1", "yes")
-        return target(raw)
-    except ValueError:
-        raise GanbenchError(
-            f"trick {spec.name!r}: parameter {param_name!r} must be {target.__name__}, got {raw!r}"
-        ) from None
-
-
-def parse_trick(text: str, registry: Registry) -> tuple[TrickSpec, dict[str, Any]]:
-    """``name``, ``name:value`` or ``name:key=value,key=value`` -> (spec, params)."""
-    name, _, rest = text.partition(":")
-    spec = registry.trick(name)
-    types = {p.name: p.type for p in spec.params}
-    params = {p.name: p.default for p in spec.params}
-    if rest:
-        for i, part in enumerate(rest.split(",")):
-            key, eq, raw = part.partition("=")
-            if not eq:
-                if i != 0 or not spec.params:
-                    raise GanbenchError(
-                        f"trick {spec.name!r}: cannot read {part!r}; use {spec.name}:VALUE or "
-                        f"{spec.name}:key=value (parameters: "
-                        f"{', '.join(p.name for p in spec.params) or 'none'})"
-                    )
-                key, raw = spec.params[0].name, part
-            if key not in types:
-                raise GanbenchError(
-                    f"trick {spec.name!r} has no parameter {key!r}; valid choices: "
-                    f"{', '.join(types) or '(none)'}"
-                )
-            params[key] = _convert(spec, key, raw, types)
-    return spec, params
 
 
 def model_misfit_reason(model_spec: ModelSpec, info) -> str | None:
@@ -167,52 +141,6 @@ def _positive(name: str, value: int | None, allow_zero: bool = False) -> None:
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else ">= 1"
         raise GanbenchError(f"--{name} must be an integer {bound}, got {value}")
-
-
-def build_model(model_spec: ModelSpec, dataset: GanDataset, device: torch.device) -> GANModel:
-    """Build the model and check its generator and discriminator outputs on a tiny batch."""
-    info = dataset.info
-    try:
-        model = model_spec.build(info)
-    except GanbenchError:
-        raise
-    except Exception as exc:
-        raise PluginContractError(
-            f"model {model_spec.name!r} failed to build for dataset {info.name!r}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    if not isinstance(model, GANModel):
-        raise PluginContractError(
-            f"model {model_spec.name!r}: build() returned {type(model).__name__}, not a GANModel"
-        )
-    probe = dataset.splits["train"].index(torch.arange(min(2, len(dataset.splits["train"]))))
-    model.to(device)
-    model.eval()
-    try:
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            cond = probe.to(device)
-            fake = model.generate(model.sample_latent(len(probe), device), cond)
-            if tuple(fake.shape) != tuple(probe.x.shape):
-                raise PluginContractError(
-                    f"model {model_spec.name!r}: generator returned shape {tuple(fake.shape)}, "
-                    f"expected {tuple(probe.x.shape)} for dataset {info.name!r}"
-                )
-            logits = model.discriminate(cond.x, cond)
-            if tuple(logits.shape) != (len(probe),):
-                raise PluginContractError(
-                    f"model {model_spec.name!r}: discriminator returned shape "
-                    f"{tuple(logits.shape)}, expected ({len(probe)},) logits"
-                )
-    except GanbenchError:
-        raise
-    except Exception as exc:
-        raise PluginContractError(
-            f"model {model_spec.name!r} failed on a batch of {info.name!r}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    finally:
-        model.train()
-    return model
 
 
 def dataset_options(
@@ -306,7 +234,7 @@ def build_extractor(
 
 def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
     """Resolve and check everything in ``request``; raise one clear error if anything is off."""
-    model_spec = registry.model(request.model)
+    model_spec, model_params = parse_model(request.model, registry)
     dataset_spec = registry.dataset(request.dataset)
     device = resolve_device(request.device)
     _positive("steps", request.steps, allow_zero=True)
@@ -349,35 +277,37 @@ def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
     # Split sizes alone decide these; checked before a feature space is built.
     feature_space = request.feature_extractor or dataset_spec.feature_extractor
     run_metrics.check_counts(has_feature_space=feature_space != "none")
-    # Seed before building: default PyTorch initialisation draws from the global RNG.
-    torch.manual_seed(request.seed)
-    model = build_model(model_spec, dataset, device)
-
-    tricks: list[Trick] = []
+    trick_list: list[Trick] = []
     records: list[dict[str, Any]] = []
     for spec, params in parsed_tricks:
-        if spec.check is not None:
-            reason = spec.check(model)
-            if reason is not None:
-                raise IncompatibleError(
-                    f"trick {spec.name!r} does not apply to model {model_spec.name!r}: {reason}"
-                )
-        trick = spec.build(params)
-        undeclared = set(overridden_hook_points(trick)) - set(spec.hook_points)
-        if undeclared:
-            raise PluginContractError(
-                f"trick {spec.name!r} overrides hook points it does not declare: "
-                f"{', '.join(sorted(undeclared))}"
-            )
-        tricks.append(trick)
+        trick_list.append(build_trick(spec, params))
         records.append({"name": spec.name, "params": params})
+    tricks = TrickChain(trick_list)
+    # Seed before building: default PyTorch initialisation draws from the global RNG.
+    torch.manual_seed(request.seed)
+    model = build_model(
+        model_spec,
+        dataset,
+        device,
+        model_params,
+        tricks,
+        losses=registry.losses,
+        fresh=True,
+        trick_specs=[spec for spec, _ in parsed_tricks],
+    )
 
+    check_step_reaches_hooks(model, tricks, dataset, batch_size, device, model_spec.name)
     extractor = build_extractor(request, dataset_spec, dataset, registry, device)
     skipped_metrics = run_metrics.plan(extractor, model, device)
     checkpoint_every = resolved_checkpoint_every(steps, request.checkpoint_every)
     return PreparedRun(
         request=request,
         model_spec=model_spec,
+        model_params=model_params,
+        made_by={
+            "model": registry.made_by("models", model_spec.name),
+            "tricks": [registry.made_by("tricks", spec.name) for spec, _ in parsed_tricks],
+        },
         dataset_spec=dataset_spec,
         dataset=dataset,
         model=model,

@@ -30,6 +30,7 @@ from ganbench import hookspecs
 from ganbench.errors import UnknownNameError
 from ganbench.specs import DatasetSpec, FeatureExtractorSpec, MetricSpec, ModelSpec, TrickSpec
 from ganbench.tasks import TaskKind
+from ganbench.train.losses import AdversarialLoss
 from ganbench.trick import HOOK_POINTS
 
 #: Registration kinds: (kind name, hook name, spec class).
@@ -39,6 +40,7 @@ KINDS: tuple[tuple[str, str, type], ...] = (
     ("metrics", "ganbench_register_metrics", MetricSpec),
     ("feature_extractors", "ganbench_register_feature_extractors", FeatureExtractorSpec),
     ("tricks", "ganbench_register_tricks", TrickSpec),
+    ("losses", "ganbench_register_losses", AdversarialLoss),
 )
 
 #: Singular nouns for error messages.
@@ -48,6 +50,7 @@ KIND_NOUNS = {
     "metrics": "metric",
     "feature_extractors": "feature extractor",
     "tricks": "trick",
+    "losses": "loss",
 }
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -64,6 +67,9 @@ class PluginReport:
     source: str
     registers: dict[str, list[str]] = field(default_factory=dict)
     error: str | None = None
+    #: The installed distribution the plugin came from (None: a plugins-folder
+    #: file or an in-process plugin).
+    distribution: str | None = None
 
     def add_error(self, message: str) -> None:
         """Record a problem; several are joined into one line."""
@@ -77,6 +83,7 @@ class PluginReport:
             "source": self.source,
             "registers": {kind: sorted(names) for kind, names in self.registers.items()},
             "error": self.error,
+            "distribution": self.distribution,
         }
 
 
@@ -89,6 +96,7 @@ class Registry:
     metrics: dict[str, MetricSpec] = field(default_factory=dict)
     feature_extractors: dict[str, FeatureExtractorSpec] = field(default_factory=dict)
     tricks: dict[str, TrickSpec] = field(default_factory=dict)
+    losses: dict[str, AdversarialLoss] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
     reports: list[PluginReport] = field(default_factory=list)
 
@@ -118,9 +126,27 @@ class Registry:
         """The trick registered as ``name``."""
         return self._lookup("tricks", name)
 
+    def loss(self, name: str) -> AdversarialLoss:
+        """The adversarial loss registered as ``name``."""
+        return self._lookup("losses", name)
+
     def owner(self, kind: str, name: str) -> str:
         """Name of the plugin that registered ``name`` of ``kind``."""
         return self.owners[(kind, name)]
+
+    def made_by(self, kind: str, name: str) -> dict[str, str | None]:
+        """Who registered ``name`` of ``kind``: plugin, distribution and version.
+
+        What the protocol record says made a number, so a row can be traced
+        to the code (and its version) that trained it.
+        """
+        plugin = self.owners.get((kind, name))
+        report = next((r for r in self.reports if r.name == plugin), None)
+        return {
+            "plugin": plugin,
+            "distribution": None if report is None else report.distribution,
+            "version": None if report is None else report.version,
+        }
 
 
 def _validate(kind: str, spec_class: type, spec: Any) -> str | None:
@@ -153,10 +179,34 @@ def _validate(kind: str, spec_class: type, spec: Any) -> str | None:
                 f"trick {name!r}: hook_points {list(spec.hook_points)} must be a non-empty "
                 f"subset of {list(HOOK_POINTS)}"
             )
+    if isinstance(spec, ModelSpec | TrickSpec):
+        problem = _params_problem(f"{noun} {name!r}", spec.params)
+        if problem is not None:
+            return problem
+    if isinstance(spec, AdversarialLoss) and not (
+        spec.decision_threshold is None or isinstance(spec.decision_threshold, int | float)
+    ):
+        return f"loss {name!r}: decision_threshold must be a number or None"
     if isinstance(spec, MetricSpec) and not spec.outputs:
         return f"metric {name!r}: missing field 'outputs'"
     if isinstance(spec, DatasetSpec) and spec.kind not in ("image", "vector"):
         return f"dataset {name!r}: kind must be 'image' or 'vector', got {spec.kind!r}"
+    return None
+
+
+def _params_problem(owner: str, params: Any) -> str | None:
+    """Why a model's or trick's ``params`` are malformed, or None."""
+    from ganbench.specs import Param
+
+    seen: set[str] = set()
+    for param in params:
+        if not isinstance(param, Param):
+            return f"{owner}: params must be Param objects, got {type(param).__name__}"
+        if param.name in seen:
+            return f"{owner}: parameter {param.name!r} is declared twice"
+        seen.add(param.name)
+        if param.choices and param.default not in param.choices:
+            return f"{owner}: parameter {param.name!r} default {param.default!r} is not a choice"
     return None
 
 
@@ -250,7 +300,7 @@ class PluginLoader:
 
         self._add(
             builtin_plugin,
-            PluginReport(CORE_PLUGIN_NAME, __version__, "ganbench (core)"),
+            PluginReport(CORE_PLUGIN_NAME, __version__, "ganbench (core)", distribution="ganbench"),
         )
 
     def load_entry_points(self) -> None:
@@ -271,7 +321,7 @@ class PluginLoader:
                 continue
             version = ep.dist.version if ep.dist is not None else None
             source = f"{dist_name or '?'} {version or ''} ({ep.value})".replace("  ", " ")
-            report = PluginReport(ep.name, version, source)
+            report = PluginReport(ep.name, version, source, distribution=dist_name)
             plugin: object | None = None
             try:
                 plugin = ep.load()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,8 +56,7 @@ from ganbench.run_request import (
     read_run_config_data,
 )
 from ganbench.tasks import TaskKind
-from ganbench.train.loop import Trainer, TrainSettings, load_selected_generator
-from ganbench.train.trick_chain import TrickChain
+from ganbench.train.loop import Trainer, TrainOutcome, TrainSettings, load_selected_generator
 
 SAMPLES_FILE = "samples.png"
 GRID_SAMPLES = 64
@@ -74,7 +73,8 @@ class RunPlaces:
 def new_run_id(request: RunRequest) -> str:
     """``<model>-<dataset>-s<seed>-<UTC time>-<random>``: sortable and unique."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    return f"{request.model}-{request.dataset}-s{request.seed}-{stamp}-{secrets.token_hex(2)}"
+    model = request.model.partition(":")[0]  # parameters stay in config.json
+    return f"{model}-{request.dataset}-s{request.seed}-{stamp}-{secrets.token_hex(2)}"
 
 
 def find_run_dir(run: str, runs_dir: Path) -> Path:
@@ -91,15 +91,21 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _training_fields(prep: PreparedRun, d_steps: int) -> dict[str, Any]:
+def _training_fields(prep: PreparedRun, outcome: TrainOutcome) -> dict[str, Any]:
+    prior = prep.model.latent_prior
     return {
         "model": prep.model_spec.name,
+        "model_params": prep.model_params,
         "model_config_hash": prep.model_config_hash(),
+        "loss": prep.model.loss_name,
+        "latent_prior": None if prior is None else prior.describe(),
         "seed": prep.request.seed,
         "steps": prep.steps,
         "batch_size": prep.batch_size,
-        "d_steps_per_g_step": d_steps,
+        "d_steps_schedule": outcome.schedule.describe(),
+        "d_steps_total": outcome.d_steps_total,
         "tricks": prep.trick_records,
+        "made_by": prep.made_by,
         "device": prep.device.type,
     }
 
@@ -218,6 +224,7 @@ def plan_training(
     checkpoint_dir: Path,
     progress: TrainingProgress,
     steps: int | None = None,
+    curves_writer: Callable[[list[dict[str, float]]], None] | None = None,
 ) -> TrainingPlan:
     """The standard train protocol for ``prep`` (``steps`` overrides the budget).
 
@@ -252,13 +259,15 @@ def plan_training(
     trainer = Trainer(
         prep.model,
         prep.dataset.splits["train"].to(prep.device),
-        TrickChain(prep.tricks),
+        prep.tricks,
         settings,
         prep.device,
         checkpoint_dir,
         paired=prep.dataset.info.paired,
         validator=validator,
         progress=progress,
+        on_checkpoint=curves_writer,
+        model_name=prep.model_spec.name,
     )
     selection = None
     if validator is not None:
@@ -271,6 +280,25 @@ def plan_training(
     return TrainingPlan(trainer, selection, primary_name)
 
 
+def _named_curves(curves: list[dict[str, float]], primary: str | None) -> list[dict[str, float]]:
+    """Curve rows with the validation column named after the metric (``val_fid``)."""
+    val_name = "val_" + (primary or "metric")
+    return [{(val_name if k == "val_metric" else k): v for k, v in row.items()} for row in curves]
+
+
+def _curves_csv_writer(
+    run_dir: Path, primary: str | None
+) -> Callable[[list[dict[str, float]]], None]:
+    """Rewrites ``curves.csv`` (atomically) at each checkpoint, so a long run can be watched."""
+
+    def write(curves: list[dict[str, float]]) -> None:
+        from ganbench.report.plots import save_curves_csv
+
+        save_curves_csv(_named_curves(curves, primary), run_dir / "curves.csv")
+
+    return write
+
+
 def _write_run_files(
     prep: PreparedRun, record: RunRecord, evaluation: Evaluation | None, curves: list, run_dir: Path
 ) -> None:
@@ -278,10 +306,7 @@ def _write_run_files(
     if evaluation is not None:
         _save_samples(prep, evaluation, run_dir / SAMPLES_FILE, _samples_title(record))
     if curves:
-        val_name = "val_" + (record.primary_metric or "metric")
-        rows = [
-            {(val_name if k == "val_metric" else k): v for k, v in row.items()} for row in curves
-        ]
+        rows = _named_curves(curves, record.primary_metric)
         from ganbench.report.plots import save_training_curves
 
         save_training_curves(
@@ -308,7 +333,12 @@ def _complete_run(
     checkpoint_dir = run_dir / "checkpoints"
     description = f"{request.model} on {request.dataset}"
     progress = TrainingProgress(prep.steps, description, quiet=quiet)
-    plan = plan_training(prep, checkpoint_dir, progress)
+    primary = primary_metric_name(
+        prep.metric_specs, prep.dataset_spec.primary_metric, prep.extractor
+    )
+    plan = plan_training(
+        prep, checkpoint_dir, progress, curves_writer=_curves_csv_writer(run_dir, primary)
+    )
     with progress:
         outcome = plan.trainer.run(resume=resume)
     selection, primary_name = plan.selection, plan.primary_name
@@ -324,16 +354,20 @@ def _complete_run(
                 eval_progress.phase(f"reference statistics of the {REFERENCE_SPLIT} split")
             reference = cached_reference(prep.dataset, REFERENCE_SPLIT, prep.extractor)
             selected = load_selected_generator(prep.model, checkpoint_dir)
-            evaluation = evaluate_model(
-                prep.model,
-                prep.dataset,
-                prep.extractor,
-                prep.metric_specs,
-                prep.eval_settings(seed=request.seed),
-                prep.device,
-                reference_cache=reference,
-                progress=eval_progress,
-            )
+            # best.pt already holds the weights evaluation uses; without one
+            # (no validation), the tricks swap them in (an EMA of G).
+            live = prep.tricks.evaluated(prep.model) if selected is None else nullcontext()
+            with live:
+                evaluation = evaluate_model(
+                    prep.model,
+                    prep.dataset,
+                    prep.extractor,
+                    prep.metric_specs,
+                    prep.eval_settings(seed=request.seed),
+                    prep.device,
+                    reference_cache=reference,
+                    progress=eval_progress,
+                )
         results = evaluation.results
     wall_time = round(outcome.wall_time_s + (time.perf_counter() - eval_start), 3)
 
@@ -344,7 +378,7 @@ def _complete_run(
         prep.n_fake,
         selection=selection,
         training={
-            **_training_fields(prep, outcome.d_steps),
+            **_training_fields(prep, outcome),
             "steps_extended_from": steps_extended_from,
         },
         provenance=versions(),
@@ -359,6 +393,7 @@ def _complete_run(
         dataset=prep.dataset.info.name,
         task=prep.model_spec.task.value,
         tricks=prep.trick_records,
+        model_params=prep.model_params,
         seed=request.seed,
         steps=prep.steps,
         steps_done=outcome.steps_done,

@@ -23,27 +23,52 @@ Direction = Literal["lower", "higher", "info"]
 
 
 @dataclass(frozen=True)
+class Param:
+    """One parameter of a model or trick: ``NAME:VALUE`` sets the first.
+
+    ``--plugin NAME:VALUE``, ``--plugin NAME:key=value,key=value`` (and the
+    same after ``--trick``). ``choices`` limits the values (a loss name, say).
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] = ()
+
+
+#: The name of API 1, kept so that trick code reads the same.
+TrickParam = Param
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """An architecture.
 
     Attributes:
-        name: CLI name (``--plugin NAME``): lowercase letters, digits, ``-``.
-        build: ``build(info) -> GANModel`` sized for the dataset described.
+        name: CLI name (``--plugin NAME[:VALUE | :key=value,...]``):
+            lowercase letters, digits, ``-``.
+        build: ``build(info, params) -> GANModel`` sized for the dataset
+            described, with the parsed parameters (defaults filled in);
+            ``build(info)`` when the model declares no ``params``.
         task: the task kind the model serves.
         data_kinds: which data it accepts (``"image"``, ``"vector"``).
         paper: the paper (and section) the architecture comes from.
         description: one line for ``ganbench plugins``.
         check: optional ``check(info) -> reason or None`` for constraints
             beyond task and data kind (channel counts, sizes).
+        params: its parameters (the paper's values as defaults), the first
+            one positional; they are recorded and tell leaderboard rows apart.
     """
 
     name: str
-    build: Callable[[DataInfo], GANModel]
+    build: Callable[..., GANModel]
     task: TaskKind
     data_kinds: tuple[DataKind, ...]
     paper: str
     description: str = ""
     check: Callable[[DataInfo], str | None] | None = None
+    params: tuple[Param, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,16 +100,6 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
-class TrickParam:
-    """One parameter of a trick: ``--trick NAME:VALUE`` sets the first."""
-
-    name: str
-    type: type
-    default: Any
-    help: str = ""
-
-
-@dataclass(frozen=True)
 class TrickSpec:
     """A training trick.
 
@@ -102,7 +117,7 @@ class TrickSpec:
     name: str
     build: Callable[[Mapping[str, Any]], Trick]
     hook_points: tuple[str, ...]
-    params: tuple[TrickParam, ...] = ()
+    params: tuple[Param, ...] = ()
     description: str = ""
     check: Callable[[GANModel], str | None] | None = None
 
@@ -155,6 +170,13 @@ class MetricSpec:
             expensive metric attacks, say): what it returns is what
             ``compute`` gets and what the protocol record shows, so the
             record says exactly what was computed. None: ``params`` as they are.
+        check: optional ``check(inputs) -> reason or None``: why the metric
+            cannot be computed on these inputs beyond what ``needs`` says (a
+            critic with no decision threshold to attack). ``ganbench run``
+            asks it before training, on stand-in inputs that carry the built
+            model, the dataset and the feature space: a metric asked for
+            with ``--metric`` that does not apply is an error, a default one
+            is listed in the record's ``skipped_metrics`` with the reason.
     """
 
     name: str
@@ -165,6 +187,7 @@ class MetricSpec:
     description: str = ""
     min_samples: Callable[[Mapping[str, Any]], SampleMinimum] | None = None
     resolve_params: Callable[[EvalInputs, Mapping[str, Any]], Mapping[str, Any]] | None = None
+    check: Callable[[EvalInputs], str | None] | None = None
 
     @property
     def in_feature_space(self) -> bool:

@@ -1,33 +1,64 @@
 """The trick interface: named hook points of the train protocol.
 
 A trick changes training, not architecture. It overrides the hook points it
-needs; each default leaves training unchanged. The train loop calls every
-trick's hook in the order the user listed the tricks (``--trick a --trick b``).
+needs; each default leaves training unchanged. The core calls every trick's
+hook in the order the user listed the tricks (``--trick a --trick b``); the
+output of one feeds the next.
+
+Hook points come in three kinds:
+
+* build hooks, applied on every path that builds a model (``ganbench run``,
+  ``--resume``, ``ganbench score RUN``, ``check-plugin``): ``transform_model``
+  and ``latent_prior``, so a run's weights always load into the model its
+  tricks shaped, and evaluation draws z from the prior training used;
+* set-up hooks, once per run: ``init_weights`` (fresh runs only),
+  ``configure_optimizers``, ``d_steps_schedule``, ``before_training`` (fresh runs
+  only, before step 0) and ``evaluation_weights`` (each evaluation);
+* step hooks, reached inside every training step at the places
+  :data:`STEP_HOOK_POINTS` lists; the core checks after the first step that
+  a model's step reached every one a trick of the run uses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 if TYPE_CHECKING:
+    from ganbench.latent import LatentPrior
     from ganbench.model import GANModel
-    from ganbench.train.context import StepContext
+    from ganbench.train.schedule import DStepSchedule
+    from ganbench.train.step import StepContext, StepTensors
 
 #: Every hook point, in the order the train protocol reaches it.
 HOOK_POINTS: tuple[str, ...] = (
-    "init_weights",  # once, after the model's own init, before optimizers
-    "configure_optimizers",  # once: may wrap or replace (opt_g, opt_d)
-    "d_steps_per_g_step",  # once: may change the number of D steps per G step
-    "sample_latent",  # every latent draw, D and G steps alike
+    "transform_model",  # build: may wrap layers (spectral norm); every build path
+    "latent_prior",  # build: the z prior of training and evaluation (spherical z)
+    "init_weights",  # fresh runs: after the model's own init
+    "configure_optimizers",  # may wrap or replace the model's named optimizers
+    "d_steps_schedule",  # may change the D-steps schedule
+    "before_training",  # fresh runs, before step 0 (D pretraining)
     "targets",  # D's real/fake targets (label smoothing, flipping)
     "transform_d_input",  # every D input, real and fake (instance noise)
-    "transform_loss",  # D loss and G loss before backward
+    "loss_terms",  # the named loss terms of a D or G update (penalties)
     "after_d_step",  # after each D optimizer step (weight clipping)
-    "after_g_step",  # after each G optimizer step
-    "end_of_step",  # after the whole G step (EMA, early stopping)
+    "after_g_step",  # after each G optimizer step (EMA)
+    "end_of_step",  # after the whole G step (early stopping)
+    "evaluation_weights",  # the weights validation and evaluation use (EMA)
+)
+
+#: The hook points a training step reaches (the rest are called by the core
+#: around training). A model that overrides ``train_step`` must reach these
+#: through the step helpers; the core and ``check-plugin`` verify it.
+STEP_HOOK_POINTS: tuple[str, ...] = (
+    "targets",
+    "transform_d_input",
+    "loss_terms",
+    "after_d_step",
+    "after_g_step",
 )
 
 Which = Literal["real", "fake"]
@@ -45,22 +76,28 @@ class Trick:
     name: str = "trick"
     hook_points: tuple[str, ...] = ()
 
+    def transform_model(self, model: GANModel) -> None:
+        """Change the model's structure in place (wrap layers), on every build path."""
+
+    def latent_prior(self, prior: LatentPrior, model: GANModel) -> LatentPrior:
+        """Return the latent prior to train and evaluate with instead of ``prior``."""
+        return prior
+
     def init_weights(self, model: GANModel) -> None:
-        """Change the freshly initialised weights."""
+        """Change the freshly initialised weights (fresh runs only)."""
 
     def configure_optimizers(
-        self, model: GANModel, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer
-    ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        """Return the (generator, discriminator) optimizers to train with."""
-        return opt_g, opt_d
+        self, model: GANModel, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.optim.Optimizer]:
+        """Return the named optimizers to train with (``"g"``, ``"d"``, ...)."""
+        return optimizers
 
-    def d_steps_per_g_step(self, n: int) -> int:
-        """Return the number of D steps per G step, given the current one."""
-        return n
+    def d_steps_schedule(self, schedule: DStepSchedule) -> DStepSchedule:
+        """Return the D-steps schedule to train with instead of ``schedule``."""
+        return schedule
 
-    def sample_latent(self, z: Tensor, ctx: StepContext) -> Tensor:
-        """Return the latent batch to use instead of ``z`` (N x latent_dim)."""
-        return z
+    def before_training(self, model: GANModel, ctx: StepContext) -> None:
+        """Act once before step 0 of a fresh run (``ctx.d_update`` trains D alone)."""
 
     def targets(self, real: Tensor, fake: Tensor, ctx: StepContext) -> tuple[Tensor, Tensor]:
         """Return D's targets for real and fake samples (each (N,), 1=real)."""
@@ -70,9 +107,13 @@ class Trick:
         """Return what D sees instead of ``x`` (real or fake samples)."""
         return x
 
-    def transform_loss(self, loss: Tensor, net: Net, ctx: StepContext) -> Tensor:
-        """Return the loss to back-propagate for the discriminator or generator."""
-        return loss
+    def loss_terms(self, terms: dict[str, Tensor], step: StepTensors) -> dict[str, Tensor]:
+        """Return the named loss terms of one update (``step.net`` is ``"d"`` or ``"g"``).
+
+        Add a term (a gradient penalty) or change one; the core back-propagates
+        their sum and logs each. ``step`` holds the update's tensors.
+        """
+        return terms
 
     def after_d_step(self, model: GANModel, ctx: StepContext) -> None:
         """Act after each discriminator optimizer step."""
@@ -82,6 +123,14 @@ class Trick:
 
     def end_of_step(self, model: GANModel, ctx: StepContext) -> None:
         """Act at the end of a generator step; may set ``ctx.stop_requested``."""
+
+    def evaluation_weights(self, model: GANModel) -> Mapping[str, Tensor]:
+        """Tensors (``model.state_dict()`` names) to evaluate with in place of the live ones.
+
+        Empty: evaluate the live weights. The core swaps them in for each
+        validation and evaluation and for ``best.pt``, then restores them.
+        """
+        return {}
 
     def state_dict(self) -> dict[str, Any]:
         """State to checkpoint (tensors, numbers, strings, lists, dicts)."""
@@ -96,3 +145,16 @@ def overridden_hook_points(trick: Trick) -> tuple[str, ...]:
     return tuple(
         name for name in HOOK_POINTS if getattr(type(trick), name) is not getattr(Trick, name)
     )
+
+
+def discriminator_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """D's weight layers (``Linear`` and convolutions) by their name under ``model``.
+
+    What a trick that acts on D's layers (spectral norm, weight clipping)
+    walks; the discriminator is ``model.discriminator``.
+    """
+    d = getattr(model, "discriminator", None)
+    if d is None:
+        return []
+    kinds = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
+    return [(name, m) for name, m in d.named_modules() if isinstance(m, kinds)]

@@ -105,7 +105,7 @@ class ConditionalGAN(GANModel):
     def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
         return self.discriminator(x, self._labels(cond))
 
-    def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Adam(2e-4, beta1 0.5) for both networks, as the Keras-GAN cGAN."""
         return self.adam_optimizers(lr=2e-4, betas=(0.5, 0.999))
 

@@ -67,7 +67,7 @@ class GoodfellowGAN(UnconditionalGAN):
         self.generator = MLPGenerator(self.latent_dim, info.shape, bounded=info.kind == "image")
         self.discriminator = MLPDiscriminator(info.shape)
 
-    def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Adam(2e-4, beta1 0.5) for both networks, as the Keras example."""
         return self.adam_optimizers(lr=2e-4, betas=(0.5, 0.999))
 

@@ -7,6 +7,7 @@ them), the exit code is 2, and no run folder or store file was created.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -267,6 +268,70 @@ def test_leaderboard_build_with_a_missing_store_flag(tmp_path: Path, capsys) -> 
 def test_missing_plugins_dir(command: list[str], tmp_path: Path, capsys) -> None:
     missing = tmp_path / "no-plugins-here"
     expect_usage_error([*command, "--plugins-dir", str(missing)], capsys, str(missing))
+
+
+#: The fewest arguments each command takes, so that only ``--plugins-dir``'s place varies.
+MINIMAL_ARGS = {
+    "run": ["--plugin", "gan"],
+    "score": ["a", "b"],
+    "stats": ["ring8"],
+    "store": ["add", "some-run"],
+    "plugins": [],
+    "check-plugin": ["gan"],
+    "leaderboard": ["build"],
+    "new-plugin": ["x", "--kind", "model"],
+}
+
+
+def test_every_command_is_covered_by_the_plugins_dir_cases() -> None:
+    from ganbench.cli.main import COMMANDS
+
+    assert set(MINIMAL_ARGS) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(MINIMAL_ARGS))
+@pytest.mark.parametrize("where", ["before the command", "after the command"])
+def test_plugins_dir_is_accepted_before_and_after_the_command(command: str, where: str) -> None:
+    """README: every command accepts ``--plugins-dir``, on either side of its name."""
+    from ganbench.cli.main import build_parser
+
+    flag = ["--plugins-dir", "some/dir"]
+    rest = [command, *MINIMAL_ARGS[command]]
+    argv = [*flag, *rest] if where == "before the command" else [*rest, *flag]
+    args = build_parser().parse_args(argv)
+    assert args.command == command
+    assert args.plugins_dir == Path("some/dir")
+
+
+def test_plugins_dir_after_the_command_wins_over_before() -> None:
+    from ganbench.cli.main import build_parser
+
+    args = build_parser().parse_args(["--plugins-dir", "a", "plugins", "--plugins-dir", "b"])
+    assert args.plugins_dir == Path("b")
+    assert build_parser().parse_args(["plugins"]).plugins_dir is None  # $GANBENCH_PLUGINS_DIR
+
+
+def test_plugins_dir_before_check_plugin_loads_the_folder(capsys) -> None:
+    """``ganbench --plugins-dir DIR check-plugin NAME`` used to fail with "invalid choice".
+
+    The folder's file ``good_tiny.py`` is the plugin ``good_tiny`` (a file's
+    stem), so ``good-tiny`` is no plugin's name: the one error line lists the
+    plugins, the folder's among them, which shows the folder was loaded.
+    """
+    argv = ["--plugins-dir", str(BROKEN_PLUGINS), "check-plugin", "good-tiny"]
+    code, out, err = run_cli(argv, capsys)
+    line = one_error_line(err)
+    assert "invalid choice" not in line
+    assert code == 2 and out == ""
+    assert "'good-tiny'" in line and "good_tiny" in line
+    # A model of that folder is checked (build() returns no GANModel: exit 1, failed checks).
+    argv = ["--plugins-dir", str(BROKEN_PLUGINS), "check-plugin", "tiny-notmodel", "--json"]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 1, err
+    results = json.loads(out)
+    assert results and all(r["subject"] == "tiny-notmodel" for r in results)
+    assert any(r["status"] == "failed" and "not a GANModel" in r["detail"] for r in results)
+    assert_nothing_written()
 
 
 # --- the real console command -------------------------------------------------

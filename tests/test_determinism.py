@@ -62,11 +62,11 @@ def test_gan_on_ring8_same_seed_same_numbers(capsys: pytest.CaptureFixture[str])
         "--dataset",
         "ring8",
         "--steps",
-        "200",
+        "100",
         "--checkpoint-every",
         "50",
         "--eval-samples",
-        "1000",
+        "500",
     )
     first = run_record(capsys, *args, "--seed", "7")
     second = run_record(capsys, *args, "--seed", "7")
@@ -88,9 +88,9 @@ def test_dcgan_on_digits_same_seed_same_numbers(capsys: pytest.CaptureFixture[st
         "--steps",
         "50",
         "--checkpoint-every",
-        "10",
+        "25",
         "--eval-samples",
-        "500",
+        "300",
     )
     first = run_record(capsys, *args)
     second = run_record(capsys, *args)

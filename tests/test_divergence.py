@@ -74,18 +74,27 @@ def run_model(capsys: pytest.CaptureFixture[str], model: str, store: Path, runs:
 
 def test_the_test_models_break_as_described() -> None:
     """``inf-gan``'s generator loss is +inf (not NaN) at its step; ``nan-gan``'s D loss is NaN."""
+    from ganbench.api import DStepSchedule, StepContext
     from ganbench.preparation import prepare_run
     from ganbench.train.batches import BatchStream
-    from ganbench.train.context import StepContext
     from ganbench.train.trick_chain import TrickChain
 
     registry = load_registry(PLUGINS)
     for model_name, break_at in BREAKS.items():
         prep = prepare_run(RunRequest(model=model_name, dataset="ring8", batch_size=64), registry)
         model = prep.model
-        opt_g, opt_d = model.configure_optimizers()
         stream = BatchStream(prep.dataset.splits["train"], 64, seed=0)
-        ctx = StepContext(0, STEPS, prep.device, opt_g, opt_d, TrickChain(), 1, stream.next)
+        ctx = StepContext(
+            step=0,
+            total_steps=STEPS,
+            device=prep.device,
+            model=model,
+            optimizers=dict(model.configure_optimizers()),
+            hooks=TrickChain(),
+            schedule=DStepSchedule(),
+            d_steps=1,
+            next_batch=stream.next,
+        )
         for step in range(break_at + 1):
             ctx.step = step
             losses = {k: float(v) for k, v in model.train_step(stream.next(), ctx).items()}

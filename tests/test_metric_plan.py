@@ -134,7 +134,10 @@ def test_default_metrics_skip_prdc_with_a_note(
     assert code == 0, err
     record = json.loads(out)
     skipped = record["protocol"]["skipped_metrics"]
-    assert set(skipped) == {"prdc", "attack-robustness"}
+    misfits = {"conditional-accuracy", "mode-coverage", "stacked-modes", "code-alignment"}
+    assert set(skipped) == {"prdc", "attack-robustness"} | misfits
+    # Defaults that do not apply are listed with why, not left out in silence.
+    assert all(skipped[name].startswith("does not apply: ") for name in misfits), skipped
     assert "at least 6 real samples" in skipped["prdc"] and "has 3" in skipped["prdc"]
     assert skipped["attack-robustness"] == SKIPPED_BY_FLAG
     names = set(record["metrics"])

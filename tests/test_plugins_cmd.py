@@ -30,6 +30,19 @@ FIRST_PARTY = {
     "torchvision-datasets": {"datasets": ["cifar10", "fashion-mnist", "mnist"]},
     "image-folder": {"datasets": ["image-folder"]},
     "stacked": {"datasets": ["stacked-digits", "stacked-mnist"]},
+    "gan2d": {"models": ["gan2d"]},
+    "pacgan": {"models": ["pacgan"]},
+    "wgan": {"models": ["wgan"]},
+    "wgan-gp": {"models": ["wgan-gp"]},
+    "lsgan": {"models": ["lsgan"]},
+    "acgan": {"models": ["acgan"]},
+    "infogan": {"models": ["infogan"], "metrics": ["code-alignment"]},
+    "unrolled": {"models": ["unrolled"]},
+    "gradient-penalty": {"tricks": ["gradient-penalty"]},
+    "ema": {"tricks": ["ema"]},
+    "spectral-norm": {"tricks": ["spectral-norm"]},
+    "spherical-latent": {"tricks": ["spherical-latent"]},
+    "d-pretrain": {"tricks": ["d-pretrain"]},
 }
 CORE = "ganbench-core"
 
@@ -313,3 +326,135 @@ def assert_runs_dir_empty() -> None:
     runs = Path(os.environ["GANBENCH_RUNS_DIR"])
     assert not runs.exists() or not any(runs.iterdir())
     assert not Path(os.environ["GANBENCH_STORE"]).exists()
+
+
+# --- parameters of models and tricks ----------------------------------------------
+
+#: A plugins-folder file with a model that declares parameters (one with choices).
+PARAM_MODEL_PLUGIN = """
+import math
+
+import torch
+from torch import nn
+
+import ganbench
+from ganbench.api import GANModel, ModelSpec, Param, TaskKind
+
+
+class Knobs(GANModel):
+    latent_dim = 4
+
+    def __init__(self, info, params):
+        super().__init__()
+        self.shape = tuple(info.shape)
+        size = math.prod(self.shape)
+        self.generator = nn.Linear(4, size)
+        self.discriminator = nn.Linear(size, 1)
+        self.lr = float(params["lr"])
+
+    def generate(self, z, cond):
+        return torch.tanh(self.generator(z)).view(z.shape[0], *self.shape)
+
+    def discriminate(self, x, cond):
+        return self.discriminator(x.flatten(1)).squeeze(1)
+
+    def configure_optimizers(self):
+        return self.adam_optimizers(lr=self.lr)
+
+
+@ganbench.hookimpl
+def ganbench_register_models(register):
+    register(
+        ModelSpec(
+            name="knobs",
+            build=Knobs,
+            task=TaskKind.UNCONDITIONAL,
+            data_kinds=("vector",),
+            paper="test plugin, no paper",
+            params=(
+                Param("width", int, 3, "hidden units per layer"),
+                Param("body", str, "auto", "which networks", choices=("auto", "mlp", "conv")),
+                Param("lr", float, 1e-3, "Adam learning rate"),
+            ),
+        )
+    )
+"""
+
+
+def params_plugins_dir(tmp_path: Path) -> Path:
+    """good_tiny (a trick with a parameter, models without) and a model with parameters."""
+    folder = plugins_dir(tmp_path, "good_tiny.py")
+    (folder / "knobs.py").write_text(PARAM_MODEL_PLUGIN)
+    return folder
+
+
+def test_json_lists_model_and_trick_parameters(tmp_path: Path, capsys) -> None:
+    entries = plugins_json(capsys, "--plugins-dir", str(params_plugins_dir(tmp_path)))
+    assert entries["knobs"]["error"] is None
+    assert entries["knobs"]["params"] == {
+        "models": {
+            "knobs": [
+                {"name": "width", "type": "int", "default": 3, "choices": [],
+                 "help": "hidden units per layer"},
+                {"name": "body", "type": "str", "default": "auto",
+                 "choices": ["auto", "mlp", "conv"], "help": "which networks"},
+                {"name": "lr", "type": "float", "default": 1e-3, "choices": [],
+                 "help": "Adam learning rate"},
+            ]
+        }
+    }  # fmt: skip
+    # The trick's parameter, shown the same way; models without parameters are left out.
+    assert entries["good_tiny"]["params"] == {
+        "tricks": {
+            "noop": [{"name": "std", "type": "float", "default": 0.1, "choices": [], "help": ""}]
+        }
+    }
+    assert all(entries[name]["params"] == {} for name in ("gan", "digits", CORE))
+
+
+def test_json_parameters_are_those_of_the_registered_specs(capsys) -> None:
+    """First-party models and tricks too (pacgan, ema, ...): every declared parameter, in order."""
+    from ganbench.registry import load_registry
+
+    registry = load_registry()
+    entries = plugins_json(capsys)
+    for table in ("models", "tricks"):
+        declared = {name: spec for name, spec in getattr(registry, table).items() if spec.params}
+        listed = {
+            name: params
+            for entry in entries.values()
+            for name, params in entry["params"].get(table, {}).items()
+        }
+        assert set(listed) == set(declared), table
+        for name, spec in declared.items():
+            assert [p["name"] for p in listed[name]] == [p.name for p in spec.params]
+            assert [p["default"] for p in listed[name]] == [p.default for p in spec.params]
+
+
+def test_table_shows_model_and_trick_parameters(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")
+    folder = params_plugins_dir(tmp_path)
+    code, out, err = run_cli(["plugins", "--plugins-dir", str(folder)], capsys)
+    assert code == 0 and err == ""
+    _, params = out.split("model and trick parameters", 1)
+    cells = [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in params.splitlines()
+        if line.count("│") >= 8
+    ]
+    rows = {(row[1], row[2]): row for row in cells}  # (registered, parameter)
+    assert rows["model knobs", "width (first)"] == [
+        "knobs", "model knobs", "width (first)", "int", "3", "-", "hidden units per layer",
+    ]  # fmt: skip
+    assert rows["model knobs", "body"][4:6] == ["'auto'", "'auto', 'mlp', 'conv'"]
+    assert rows["model knobs", "lr"][3:5] == ["float", "0.001"]
+    assert rows["trick noop", "std (first)"][:5] == [
+        "good_tiny", "trick noop", "std (first)", "float", "0.1",
+    ]  # fmt: skip
+
+
+def test_no_parameter_table_without_parameters(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("GANBENCH_LOAD_PLUGINS", "digits,dcgan")
+    code, out, err = run_cli(["plugins"], capsys)
+    assert code == 0 and err == ""
+    assert "ganbench plugins" in out and "model and trick parameters" not in out

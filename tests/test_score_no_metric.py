@@ -59,7 +59,10 @@ def test_raw_sample_metrics_still_score_a_mixture(capsys) -> None:
     assert code == 0, err
     scored = json.loads(out)
     assert scored["metrics"]["modes_covered"] == 8.0
-    assert scored["protocol"]["skipped_metrics"] == {}
+    skipped = scored["protocol"]["skipped_metrics"]
+    # Only metrics that cannot apply without a feature space or a model are left out, each saying why.
+    assert "mode-coverage" not in skipped and "fid" in skipped and "attack-robustness" in skipped
+    assert all(why.startswith("does not apply: ") for why in skipped.values()), skipped
 
 
 @pytest.mark.parametrize("metric", ["fid", "prdc"])

@@ -20,10 +20,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganbench.api import HOOK_POINTS, Batch, DatasetOptions, GANModel, StepContext, TaskKind
+from ganbench.api import (
+    HOOK_POINTS,
+    Batch,
+    DatasetOptions,
+    DStepSchedule,
+    GANModel,
+    StepContext,
+    TaskKind,
+)
 from ganbench.cli.main import main
 from ganbench.errors import IncompatibleError
-from ganbench.preparation import build_model, prepare_run
+from ganbench.model_build import build_model
+from ganbench.preparation import prepare_run
 from ganbench.registry import Registry, load_registry
 from ganbench.run_request import RunRequest
 from ganbench.runner import RunPlaces, execute_run
@@ -38,22 +47,37 @@ CPU = torch.device("cpu")
 
 @dataclass(frozen=True)
 class KindCase:
-    """A test-only model, the dataset it trains on, and the field plain digits lacks."""
+    """A test-only model, the dataset it trains on, the field plain digits lacks,
+    and the loss terms its update logs beyond the adversarial one."""
 
     model: str
     dataset: str
     kind: TaskKind
     missing_on_digits: str
     has_latent: bool
+    d_terms: tuple[str, ...] = ()
+    g_terms: tuple[str, ...] = ()
 
     def __str__(self) -> str:  # readable pytest ids
         return self.kind.value
 
 
 TEST_ONLY_KINDS = [
-    KindCase("tiny-gan-int-cls", "digits-captions", TaskKind.TEXT_TO_IMAGE, "text", True),
-    KindCase("tiny-srgan", "digits-sr", TaskKind.SUPER_RESOLUTION, "source", False),
-    KindCase("tiny-cyclegan", "digits-invert", TaskKind.UNPAIRED_TRANSLATION, "source", False),
+    KindCase(
+        "tiny-gan-int-cls", "digits-captions", TaskKind.TEXT_TO_IMAGE, "text", True, ("mismatched",)
+    ),
+    KindCase(
+        "tiny-srgan", "digits-sr", TaskKind.SUPER_RESOLUTION, "source", False, (), ("content",)
+    ),
+    KindCase(
+        "tiny-cyclegan",
+        "digits-invert",
+        TaskKind.UNPAIRED_TRANSLATION,
+        "source",
+        False,
+        ("adversarial_a",),
+        ("adversarial_a", "cycle"),
+    ),
 ]
 kind_cases = pytest.mark.parametrize("case", TEST_ONLY_KINDS, ids=str)
 
@@ -183,20 +207,25 @@ def test_compatibility_check_refuses_plain_digits(
 
 
 def _expected_calls(case: KindCase, d_steps: int, steps: int) -> list[tuple[str, int | None]]:
-    """The hook calls of a run of ``case``'s custom train step, in order."""
-    latent = ["sample_latent"] if case.has_latent else []  # the chain skips z=None
-    if case.kind is TaskKind.UNPAIRED_TRANSLATION:  # two discriminators: four D inputs
-        d_inputs = ["transform_d_input:real", "transform_d_input:fake"] * 2
+    """The hook calls of a Trainer run of ``case``'s model (no validation), in order."""
+    if case.kind is TaskKind.UNPAIRED_TRANSLATION:
+        # D_A's inputs are transformed too, in its D term after the core's targets,
+        # and G_BA's fakes in its G term.
+        d_inputs = ["transform_d_input:real", "transform_d_input:fake", "targets"]
+        d_inputs += ["transform_d_input:real", "transform_d_input:fake"]
         g_inputs = ["transform_d_input:fake"] * 2
     else:
-        d_inputs = ["transform_d_input:real", "transform_d_input:fake"]
+        d_inputs = ["transform_d_input:real", "transform_d_input:fake", "targets"]
         g_inputs = ["transform_d_input:fake"]
-    d_step = [*latent, *d_inputs, "targets", "transform_loss:d", "after_d_step"]
-    g_step = [*latent, *g_inputs, "transform_loss:g", "after_g_step"]
+    d_step = [*d_inputs, "loss_terms:d", "after_d_step"]
+    g_step = [*g_inputs, "loss_terms:g", "after_g_step"]
     calls: list[tuple[str, int | None]] = [
         ("init_weights", None),
+        ("transform_model", None),
+        *([("latent_prior", None)] if case.has_latent else []),  # no prior, no hook
         ("configure_optimizers", None),
-        ("d_steps_per_g_step", None),
+        ("d_steps_schedule", None),
+        ("before_training", None),
     ]
     for step in range(steps):
         names = d_step * d_steps + g_step + ["end_of_step"]
@@ -205,7 +234,7 @@ def _expected_calls(case: KindCase, d_steps: int, steps: int) -> list[tuple[str,
 
 
 @kind_cases
-def test_custom_train_steps_call_the_trick_hook_points(
+def test_models_reach_every_trick_hook_point_through_the_core_update(
     registry: Registry, tmp_path: Path, case: KindCase
 ) -> None:
     request = RunRequest(
@@ -218,6 +247,8 @@ def test_custom_train_steps_call_the_trick_hook_points(
         feature_extractor="none",
     )
     prep = prepare_run(request, registry)
+    # Their updates are the core's, with extra loss terms: no train_step of their own.
+    assert type(prep.model).train_step is GANModel.train_step
     settings = TrainSettings(steps=2, batch_size=16, seed=0, d_steps=2, checkpoint_every=2)
     trainer = Trainer(
         prep.model,
@@ -229,10 +260,12 @@ def test_custom_train_steps_call_the_trick_hook_points(
         paired=prep.dataset.info.paired,
     )
     outcome = trainer.run()
-    assert outcome.status == "completed" and outcome.d_steps == 2
+    assert outcome.status == "completed" and outcome.d_steps_total == 4
     trick = prep.tricks[0]
     assert trick.calls == _expected_calls(case, d_steps=2, steps=2)
-    expected_hooks = set(HOOK_POINTS) - (set() if case.has_latent else {"sample_latent"})
+    # Every hook point but evaluation's (no validator here) and, without z, the prior's.
+    expected_hooks = set(HOOK_POINTS) - {"evaluation_weights"}
+    expected_hooks -= set() if case.has_latent else {"latent_prior"}
     assert set(trick.counts) == expected_hooks
 
 
@@ -325,39 +358,66 @@ def test_cli_runs_a_test_only_plugin_from_a_plugins_folder(
 
 
 def _context(model: GANModel, batch: Batch, d_steps: int = 1) -> StepContext:
-    opt_g, opt_d = model.configure_optimizers()
     return StepContext(
         step=0,
         total_steps=1,
         device=CPU,
-        opt_g=opt_g,
-        opt_d=opt_d,
+        model=model,
+        optimizers=dict(model.configure_optimizers()),
         hooks=TrickChain(),
+        schedule=DStepSchedule(d_steps),
         d_steps=d_steps,
         next_batch=lambda: batch,
     )
 
 
-def test_standard_step_copes_with_a_latent_free_model(registry: Registry) -> None:
-    dataset = registry.dataset("digits-sr").load(DatasetOptions())
+def _train_batch(registry: Registry, case: KindCase) -> tuple[GANModel, Batch]:
+    dataset = registry.dataset(case.dataset).load(DatasetOptions())
     torch.manual_seed(0)
-    model = build_model(registry.model("tiny-srgan"), dataset, CPU)
-    batch = dataset.splits["train"].index(torch.arange(16))
-    before = [p.detach().clone() for p in model.parameters()]
-    # GANModel's own train_step is the standard step, whatever the subclass overrides.
-    losses = GANModel.train_step(model, batch, _context(model, batch, d_steps=2))
-    assert set(losses) == {"loss_d", "loss_g"}
+    model = build_model(registry.model(case.model), dataset, CPU)
+    return model, dataset.splits["train"].index(torch.arange(16))
+
+
+@kind_cases
+def test_standard_step_trains_each_model_on_its_loss_terms(
+    registry: Registry, case: KindCase
+) -> None:
+    """The core's step copes with every one (latent-free ones too) and trains all networks."""
+    model, batch = _train_batch(registry, case)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    losses = model.train_step(batch, _context(model, batch, d_steps=2))
+    # Each term is logged under its update's total, and the total is their sum.
+    expected = {"loss_d", "loss_g"}
+    for net, extra in (("d", case.d_terms), ("g", case.g_terms)):
+        expected |= {f"loss_{net}.{name}" for name in ("adversarial", *extra) if extra}
+    assert set(losses) == expected
     assert all(math.isfinite(float(v)) for v in losses.values())
-    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
+    for net in ("d", "g"):
+        terms = [v for k, v in losses.items() if k.startswith(f"loss_{net}.")]
+        if terms:
+            torch.testing.assert_close(losses[f"loss_{net}"], torch.stack(terms).sum())
+    changed = {n for n, p in model.named_parameters() if not torch.equal(before[n], p)}
+    nets = ["generator", "discriminator"]
+    if case.kind is TaskKind.UNPAIRED_TRANSLATION:  # the second pair learns too
+        nets = ["generator.a_to_b", "generator.b_to_a", "discriminator.a", "discriminator.b"]
+    for net in nets:
+        assert any(n.startswith(f"{net}.") for n in changed), net
+
+
+def test_cyclegan_identity_loss_is_a_model_parameter(registry: Registry) -> None:
+    dataset = registry.dataset("digits-invert").load(DatasetOptions())
+    spec = registry.model("tiny-cyclegan")
+    assert {p.name: p.default for p in spec.params} == {"cycle": 10.0, "identity": 0.0}
+    model = build_model(spec, dataset, CPU, {"cycle": 10.0, "identity": 5.0})
+    batch = dataset.splits["train"].index(torch.arange(16))
+    losses = model.train_step(batch, _context(model, batch))
+    assert "loss_g.identity" in losses and float(losses["loss_g.identity"]) > 0
 
 
 def test_matching_aware_discriminator_sees_real_images_with_wrong_text(
     registry: Registry,
 ) -> None:
-    dataset = registry.dataset("digits-captions").load(DatasetOptions())
-    torch.manual_seed(0)
-    model = build_model(registry.model("tiny-gan-int-cls"), dataset, CPU)
-    batch = dataset.splits["train"].index(torch.arange(16))
+    model, batch = _train_batch(registry, TEST_ONLY_KINDS[0])
     seen: list[tuple[torch.Tensor, torch.Tensor]] = []
     original = model.discriminate
 

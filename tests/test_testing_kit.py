@@ -257,10 +257,10 @@ def test_trick_declaring_a_hook_it_does_not_change_is_caught() -> None:
 
 
 def test_trick_declaring_a_hook_it_does_not_override_is_caught() -> None:
-    results = check_trick(trick_spec(InstanceNoise, ("transform_d_input", "sample_latent")))
+    results = check_trick(trick_spec(InstanceNoise, ("transform_d_input", "latent_prior")))
     detail = by_check(results)["overrides exactly the declared hook points"].detail
-    assert "declares sample_latent" in detail
-    assert "sample_latent changes the latent batch" in failed_checks(results)
+    assert "declares latent_prior" in detail
+    assert "latent_prior changes the latent prior" in failed_checks(results)
 
 
 def test_trick_overriding_an_undeclared_hook_is_caught() -> None:

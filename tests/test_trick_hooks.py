@@ -110,22 +110,25 @@ def _losses(outcome: TrainOutcome, name: str) -> list[float]:
 def _expected_calls(d_steps: int, steps: int) -> list[tuple[str, int | None]]:
     """The standard step's hook calls, in order, for a run of ``steps`` G steps."""
     d_step = [
-        "sample_latent",
         "transform_d_input:real",
         "transform_d_input:fake",
         "targets",
-        "transform_loss:d",
+        "loss_terms:d",
         "after_d_step",
     ]
-    g_step = ["sample_latent", "transform_d_input:fake", "transform_loss:g", "after_g_step"]
+    g_step = ["transform_d_input:fake", "loss_terms:g", "after_g_step"]
     calls: list[tuple[str, int | None]] = [
         ("init_weights", None),
+        ("transform_model", None),
+        ("latent_prior", None),
         ("configure_optimizers", None),
-        ("d_steps_per_g_step", None),
+        ("d_steps_schedule", None),
+        ("before_training", None),
     ]
     for step in range(steps):
         calls += [(name, step) for name in d_step * d_steps + g_step + ["end_of_step"]]
-    return calls
+    # The validation at the last step evaluates the weights the tricks name.
+    return [*calls, ("evaluation_weights", None)]
 
 
 def test_trick_is_registered_by_a_plugin_object(registry: Registry) -> None:
@@ -159,7 +162,8 @@ def test_every_hook_point_is_called_at_its_place(
     assert trick.calls == _expected_calls(d_steps=2, steps=3)
     # The run record lists the trick with every parameter, defaults included.
     assert record.tricks == [{"name": "recording", "params": DEFAULT_PARAMS}]
-    assert record.protocol["d_steps_per_g_step"] == 2
+    assert record.protocol["d_steps_schedule"] == {"base": 2}
+    assert record.protocol["d_steps_total"] == 6
 
 
 def test_a_trick_that_changes_nothing_leaves_training_unchanged(
@@ -212,7 +216,7 @@ def test_d_steps_hook_sets_discriminator_steps_per_generator_step(
 ) -> None:
     prep = _prepare(registry, ("recording:d_steps=3",), steps=2)
     outcome = _train(prep, tmp_path / "ckpt")
-    assert outcome.d_steps == 3
+    assert outcome.schedule.base == 3 and outcome.d_steps_total == 6
     trick = prep.tricks[0]
     for step in range(2):
         per_step = [name for name, at in trick.calls if at == step]
@@ -328,7 +332,7 @@ def test_unknown_trick_lists_the_valid_choices(registry: Registry) -> None:
 
 @pytest.mark.parametrize(
     ("trick", "fragment"),
-    [("recording:abc", "must be float"), ("no-such-trick", "valid choices: recording")],
+    [("recording:abc", "must be float"), ("no-such-trick", "valid choices: d-pretrain, ema")],
 )
 def test_cli_rejects_bad_tricks_before_writing_anything(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], trick: str, fragment: str

@@ -74,16 +74,31 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def build_parser() -> OneLineParser:
-    """The top-level parser with one sub-parser per command."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def add_plugins_dir_argument(parser: argparse.ArgumentParser, default: object = None) -> None:
+    """``--plugins-dir DIR``: every command loads plugins, so every command takes it."""
+    parser.add_argument(
         "--plugins-dir",
         type=Path,
+        metavar="DIR",
+        default=default,
         help="also load plugin .py files from this folder (default: $GANBENCH_PLUGINS_DIR)",
     )
+
+
+def build_parser() -> OneLineParser:
+    """The top-level parser with one sub-parser per command.
+
+    ``--plugins-dir`` is accepted before the command (``ganbench --plugins-dir
+    D check-plugin X``) and after it (``ganbench run --plugins-dir D ...``):
+    the top-level parser declares it with the default, each command's parser
+    without one (``SUPPRESS``), so a command's parser never resets a value
+    given before the command; given in both places, the later one wins.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    add_plugins_dir_argument(common, default=argparse.SUPPRESS)
     parser = OneLineParser(prog="ganbench", description="Benchmark GANs under one honest protocol.")
     parser.add_argument("--version", action="version", version=f"ganbench {__version__}")
+    add_plugins_dir_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name, (add_arguments, _, help_text) in COMMANDS.items():
         command_parser = sub.add_parser(

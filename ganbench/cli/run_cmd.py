@@ -151,8 +151,15 @@ def print_record_table(
         console.print(escape(summary))
     if record.status == "diverged":
         console.print(f"diverged at step {record.diverged_at_step}: a loss became NaN or infinite")
-    for name, why in sorted((record.protocol.get("skipped_metrics") or {}).items()):
-        console.print(f"not computed: {escape(name)}: {escape(why)}")
+    skipped = sorted((record.protocol.get("skipped_metrics") or {}).items())
+    misfits = [name for name, why in skipped if why.startswith("does not apply")]
+    for name, why in skipped:
+        if name not in misfits:
+            console.print(f"not computed: {escape(name)}: {escape(why)}")
+    if misfits:
+        console.print(
+            f"not applicable here: {escape(', '.join(misfits))} (why: skipped_metrics in record.json)"
+        )
     fe = record.protocol.get("feature_extractor") or {}
     if fe.get("test_accuracy") is not None:
         console.print(

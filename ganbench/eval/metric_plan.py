@@ -104,8 +104,14 @@ def plan_metrics(
         return skipped
     computed: list[str] = []
     short: dict[str, str] = {}
+    not_applicable: dict[str, str] = {}
     for name, spec in sorted(metric_specs.items()):
-        if name in skipped or why_not_applicable(spec, inputs) is not None:
+        if name in skipped:
+            continue
+        misfit = why_not_applicable(spec, inputs)
+        if misfit is not None:
+            # Left out, and the record says why: silence would read as "not measured".
+            not_applicable[name] = f"does not apply: {misfit}"
             continue
         reason = sample_shortfall(spec, counts)
         if reason is None:
@@ -117,7 +123,7 @@ def plan_metrics(
             f"no metric can be computed on {counts.evaluation}: "
             + "; ".join(f"{name}: {why}" for name, why in short.items())
         )
-    return {**skipped, **short}
+    return {**skipped, **not_applicable, **short}
 
 
 def check_selection_applies(

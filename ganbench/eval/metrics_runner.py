@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 
 from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
 from ganbench.eval.inputs import EvalInputs
-from ganbench.metrics.attack_metric import NEEDS_DISCRIMINATOR, why_no_attack
-from ganbench.metrics.mode_count import STACKED_MODES_KEY, why_no_stacked_modes
 from ganbench.specs import MetricSpec
 
 
@@ -34,15 +32,12 @@ def why_not_applicable(spec: MetricSpec, inputs: EvalInputs) -> str | None:
             return f"dataset {inputs.info.name!r} has no class labels"
         if need == "modes" and "modes" not in inputs.info.extras:
             return f"dataset {inputs.info.name!r} has no known mixture modes"
-        if need == NEEDS_DISCRIMINATOR:
-            reason = why_no_attack(inputs)
-            if reason is not None:
-                return reason
-        if need == STACKED_MODES_KEY:
-            reason = why_no_stacked_modes(inputs)
-            if reason is not None:
-                return reason
-    return None
+        if need == "stacked_modes" and not inputs.info.extras.get("stacked_modes"):
+            return f"dataset {inputs.info.name!r} is not a stacked mode benchmark"
+        if need == "discriminator" and inputs.model is None:
+            return "it needs a trained model's discriminator and this evaluation has no model"
+    # What the generic needs cannot say, the metric says itself.
+    return None if spec.check is None else spec.check(inputs)
 
 
 def full_name(output: str, spec: MetricSpec, space: str | None) -> str:

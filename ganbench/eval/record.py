@@ -58,6 +58,7 @@ class RunRecord:
         model: model name (``"real-data"`` for reference rows).
         dataset, task: what was trained on, and the task kind.
         tricks: ``[{"name": ..., "params": {...}}]`` in the order applied.
+        model_params: the model's parameters (defaults filled in).
         seed, steps, steps_done, batch_size: the training budget and progress.
         selected_step: the checkpoint chosen on the validation split.
         metrics: metric name (with ``[feature space]``) -> value on the test split.
@@ -77,6 +78,7 @@ class RunRecord:
     dataset: str
     task: str
     tricks: list[dict[str, Any]] = field(default_factory=list)
+    model_params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     steps: int = 0
     steps_done: int = 0
@@ -101,6 +103,16 @@ class RunRecord:
         """Inverse of :meth:`to_dict`; unknown keys are ignored."""
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
+
+    def model_label(self) -> str:
+        """The model with its parameters, e.g. ``"pacgan(body=auto,packing=3)"``.
+
+        Parameters tell leaderboard rows apart: packing 2 and packing 4 are two entries.
+        """
+        if not self.model_params:
+            return self.model
+        params = ",".join(f"{k}={v}" for k, v in sorted(self.model_params.items()))
+        return f"{self.model}({params})"
 
     def tricks_label(self) -> str:
         """Human label of the trick set, e.g. ``"label-smoothing(value=0.9)"``."""

@@ -7,6 +7,14 @@ caches it by a hash of the data and of this module's training recipe. Its
 penultimate layer gives features (FID, KID), its softmax gives IS, class
 coverage and conditional accuracy. Values in this space are named
 ``metric[<dataset>-evaluator]``: they are not comparable to Inception numbers.
+
+The weights' sha256 is part of every run's comparison key, so the same data
+must give the same weights file on every machine. Training always runs on one
+CPU thread (see :func:`train_evaluator`), which makes it bitwise-identical
+whatever thread count the caller uses; for the built-in ``digits`` dataset
+(and so ``stacked-digits``) the file is moreover shipped with ganbench
+(:mod:`ganbench.features.evaluator_weights`), because training is not
+bitwise-identical across CPU families or devices.
 """
 
 from __future__ import annotations
@@ -14,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +33,7 @@ from torch import Tensor, nn
 
 from ganbench.data.types import Batch, DataInfo, GanDataset
 from ganbench.features.base import FeatureContext, FeatureExtractor
+from ganbench.features.evaluator_weights import read_shipped, shipped_evaluator
 from ganbench.features.stacked import build_per_channel, stacked_base, stacked_base_problem
 from ganbench.results.atomic import atomic_write_bytes
 from ganbench.specs import FeatureExtractorSpec
@@ -98,10 +109,43 @@ def _batched(fn, x: Tensor, batch_size: int, device: torch.device) -> Tensor:
     return torch.cat(outs) if outs else torch.empty(0)
 
 
+@contextmanager
+def one_intra_op_thread() -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(1)``, restoring the caller's count after.
+
+    CPU kernels split their reductions (convolution weight gradients, matrix
+    products) over the intra-op threads, and a float sum in another order
+    rounds differently: with 2 threads the digits evaluator's weights differ
+    from the 1-thread ones from the first optimiser step on, though each
+    count repeats itself exactly. On one thread the order is fixed.
+    ``torch.use_deterministic_algorithms`` does not help here: it makes each
+    thread count repeatable (it already is on the CPU), not the counts agree.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def train_evaluator(
     info: DataInfo, train: Batch, recipe: EvaluatorRecipe, device: torch.device
 ) -> EvaluatorNet:
-    """Train the classifier deterministically (same data, same weights on one machine)."""
+    """Train the classifier deterministically: same data, recipe and device, same weights.
+
+    Runs on one intra-op thread whatever the caller set (see
+    :func:`one_intra_op_thread`), so the weights do not depend on the
+    machine's core count. The network is small (about 126k parameters) and
+    trains in seconds on one core, so the lost parallelism costs little.
+    """
+    with one_intra_op_thread():
+        return _train(info, train, recipe, device)
+
+
+def _train(
+    info: DataInfo, train: Batch, recipe: EvaluatorRecipe, device: torch.device
+) -> EvaluatorNet:
     assert info.num_classes is not None and train.y is not None
     channels, size = info.shape[0], info.shape[-1]
     with torch.random.fork_rng(devices=[]):
@@ -173,7 +217,8 @@ class DomainEvaluator:
         }
 
 
-def _cache_key(dataset: GanDataset, recipe: EvaluatorRecipe) -> str:
+def cache_key(dataset: GanDataset, recipe: EvaluatorRecipe) -> str:
+    """Names the evaluator of ``dataset`` and ``recipe``: data fingerprint, recipe version, recipe."""
     blob = f"{dataset.fingerprint()}|{EVALUATOR_RECIPE_VERSION}|{recipe}".encode()
     return hashlib.sha256(blob).hexdigest()[:20]
 
@@ -184,32 +229,67 @@ def _accuracy(evaluator_net: EvaluatorNet, split: Batch, device: torch.device) -
     return float((logits.argmax(1) == split.y).double().mean())
 
 
+def evaluator_file_bytes(
+    dataset: GanDataset, recipe: EvaluatorRecipe, device: torch.device
+) -> bytes:
+    """Train the evaluator of ``dataset`` and serialise it: the bytes whose sha256 names it.
+
+    The file is ``torch.save({"state_dict": ..., "test_accuracy": ...})``.
+    torch.save of the same tensors gives the same bytes, in one process or in
+    two (its zip entries carry a fixed 1980 date and a serialization id
+    derived from the content), so the file can be hashed as it is. Another
+    torch version may write another layout, hence another sha256: the shipped
+    files are read, never re-saved. The test accuracy is stored in the file,
+    so it is measured on one thread too: a borderline argmax must not change
+    the hash with the core count.
+    """
+    net = train_evaluator(dataset.info, dataset.splits["train"], recipe, device).cpu()
+    with one_intra_op_thread():
+        accuracy = _accuracy(net, dataset.splits["test"], torch.device("cpu"))
+    buffer = io.BytesIO()
+    torch.save({"state_dict": net.state_dict(), "test_accuracy": accuracy}, buffer)
+    return buffer.getvalue()
+
+
+def _from_bytes(
+    blob: bytes, info: DataInfo, recipe: EvaluatorRecipe, device: torch.device
+) -> DomainEvaluator:
+    """The evaluator a file's bytes hold; raises if they are not an evaluator of ``info``."""
+    net = EvaluatorNet(info.shape[0], info.shape[-1], info.num_classes or 0, recipe.feature_dim)
+    payload = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    net.load_state_dict(payload["state_dict"])
+    accuracy = float(payload["test_accuracy"])
+    sha = hashlib.sha256(blob).hexdigest()
+    return DomainEvaluator(net, info.name, sha, accuracy, recipe, device)
+
+
 def load_or_train_evaluator(
     dataset: GanDataset, ctx: FeatureContext, recipe: EvaluatorRecipe | None = None
 ) -> DomainEvaluator:
-    """The cached evaluator for ``dataset``, training (and caching) it if needed."""
+    """The evaluator for ``dataset``: shipped, else cached, else trained (and cached).
+
+    Raises:
+        ShippedWeightsError: ganbench ships this evaluator but its file is
+            missing or fails its sha256 check (never silently retrained: that
+            would measure in another feature space than everyone else).
+    """
     recipe = recipe or EvaluatorRecipe()
     info = dataset.info
-    path = ctx.cache_dir / "evaluators" / f"{info.name}-{_cache_key(dataset, recipe)}.pt"
-    net = EvaluatorNet(info.shape[0], info.shape[-1], info.num_classes or 0, recipe.feature_dim)
+    key = cache_key(dataset, recipe)
+    shipped = shipped_evaluator(key)
+    if shipped is not None:
+        return _from_bytes(read_shipped(shipped), info, recipe, ctx.device)
+    # "-1thread": files cached before training was pinned to one thread may hold
+    # weights of another thread count under the same key; they are not reused.
+    path = ctx.cache_dir / "evaluators" / f"{info.name}-{key}-1thread.pt"
     if path.exists():
-        blob = path.read_bytes()
         try:
-            payload = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-            net.load_state_dict(payload["state_dict"])
-            accuracy = float(payload["test_accuracy"])
-            sha = hashlib.sha256(blob).hexdigest()
-            return DomainEvaluator(net, info.name, sha, accuracy, recipe, ctx.device)
+            return _from_bytes(path.read_bytes(), info, recipe, ctx.device)
         except Exception as exc:  # a damaged cache file is rebuilt, not trusted
             log.warning("cached evaluator %s is unreadable (%s); retraining", path, exc)
-    net = train_evaluator(info, dataset.splits["train"], recipe, ctx.device).cpu()
-    accuracy = _accuracy(net, dataset.splits["test"], torch.device("cpu"))
-    buffer = io.BytesIO()
-    torch.save({"state_dict": net.state_dict(), "test_accuracy": accuracy}, buffer)
-    blob = buffer.getvalue()
+    blob = evaluator_file_bytes(dataset, recipe, ctx.device)
     atomic_write_bytes(path, blob)
-    sha = hashlib.sha256(blob).hexdigest()
-    return DomainEvaluator(net, info.name, sha, accuracy, recipe, ctx.device)
+    return _from_bytes(blob, info, recipe, ctx.device)
 
 
 def build_evaluator(dataset: GanDataset, ctx: FeatureContext) -> FeatureExtractor:

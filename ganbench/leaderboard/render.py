@@ -22,7 +22,8 @@ _PREAMBLE = (
     "seeds whose run completed, diverged the number whose run diverged; a seed run "
     "more than once counts once, with its newest run (a note says whether its runs "
     "agreed). Only completed runs contribute values. Rows measured under different "
-    "protocols are in separate tables and never ranked together. `ref` (real data) "
+    "protocols are in separate tables and never ranked together, and rows of different "
+    "training budgets (steps, batch) are ranked in separate groups. `ref` (real data) "
     "and `untrained` (steps = 0) rows are shown for scale and not ranked. Informational "
     "outputs (spreads within a run, the discriminator's attack robustness) are in the CSV."
 )

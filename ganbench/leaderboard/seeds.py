@@ -57,7 +57,7 @@ def entry_of(record: RunRecord) -> Entry:
     """The leaderboard entry ``record`` belongs to (:data:`ENTRY_COLUMNS` values)."""
     return (
         record.kind,
-        record.model,
+        record.model_label(),
         record.tricks_label(),
         int(record.steps),
         int(record.batch_size),

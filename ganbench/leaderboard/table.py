@@ -63,7 +63,10 @@ class LeaderboardTable:
         metric_names: metric columns in display order (primary first).
         rows: one row per entry; columns :data:`ROW_COLUMNS` then
             ``<metric>_mean`` and ``<metric>_std`` for each metric. ``rank`` is
-            1..k for ``role == "ranked"`` rows and missing otherwise;
+            1..k for ``role == "ranked"`` rows within each training budget
+            (steps, batch size: rows of different budgets are never ranked
+            against each other, the longest budget comes first) and missing
+            otherwise;
             ``n_seeds`` and ``n_diverged`` count distinct training seeds
             (repeated runs of a seed count once, with the newest run).
             ``ranked_by`` and ``ranking_direction`` are the primary metric
@@ -228,14 +231,18 @@ def _rank(rows: pd.DataFrame, primary: str | None, direction: str | None) -> pd.
     rows["_score"] = score.where(rankable)
     # Ties in the score fall back to the entry's names, so the order (and the
     # rank numbers) never depends on insertion order.
+    # One budget (steps, batch size) per ranking: rows trained longer are not
+    # ranked above rows trained shorter; each budget is its own group, ranked 1..k.
     rows = rows.sort_values(
-        ["_role_order", "_score", "model", "tricks", "steps", "batch_size", "kind"],
+        ["_role_order", "steps", "batch_size", "_score", "model", "tricks", "kind"],
+        ascending=[True, False, False, True, True, True, True],
         na_position="last",
         kind="mergesort",
     ).reset_index(drop=True)
     ranked = rows["role"].eq("ranked")
     rows["rank"] = pd.array([pd.NA] * len(rows), dtype="Int64")
-    rows.loc[ranked, "rank"] = np.arange(1, int(ranked.sum()) + 1)
+    budget = rows.loc[ranked, ["steps", "batch_size"]]
+    rows.loc[ranked, "rank"] = budget.groupby(["steps", "batch_size"]).cumcount().to_numpy() + 1
     metric_columns = [c for c in rows.columns if c.endswith(("_mean", "_std"))]
     leading = [c for c in ROW_COLUMNS if c not in TABLE_COLUMNS]
     return rows[leading + metric_columns]

@@ -71,6 +71,7 @@ ATTACK_METRIC = MetricSpec(
     needs=(NEEDS_DISCRIMINATOR,),
     params=dict(ATTACK_PARAMS),
     resolve_params=_resolve_params,
+    check=why_no_attack,
     description=(
         "D's accuracy under FGSM and PGD (L-inf, eps 1-8/255) on held-out reals and on fakes, "
         "and the median smallest eps that flips it"

@@ -53,17 +53,6 @@ ConditionedDecisionFn = Callable[[Tensor, "Batch | None"], Tensor]
 #: ``on_batch(n)``: a batch of ``n`` samples has been attacked (for progress displays).
 BatchDone = Callable[[int], None]
 
-#: Decision threshold on D's raw output for each loss that has one. The
-#: BCE losses read D's output as a logit (D(x) = 1/2 at logit 0); least
-#: squares regresses onto targets 1 (real) and 0 (fake), so the midpoint 0.5
-#: separates them; hinge pushes reals above +1 and fakes below -1, so 0.
-DECISION_THRESHOLDS: dict[str, float] = {
-    "minimax": 0.0,
-    "non-saturating": 0.0,
-    "hinge": 0.0,
-    "least-squares": 0.5,
-}
-
 #: Defaults of :func:`compute_attack_robustness`; recorded in the protocol record
 #: as resolved by :func:`resolved_attack_params`. ``eps`` and ``eps_max`` are in
 #: units of 1/255 of the value range.
@@ -97,33 +86,36 @@ ATTACK_PARAMS: dict[str, Any] = {
 # --------------------------------------------------------------------------- applicability
 
 
-def _no_decision_reason(loss: str) -> str | None:
-    if loss == "wasserstein":
+def why_no_decision(model: GANModel) -> str | None:
+    """Why D of ``model`` has no real/fake decision to attack, or None when it has one.
+
+    The model's adversarial loss declares D's decision threshold; a loss
+    without one (a Wasserstein critic's unbounded score) has no verdict.
+    """
+    try:
+        loss = model.adversarial_loss
+    except KeyError as exc:
+        return str(exc).strip("'\"")
+    if loss.decision_threshold is None:
         return (
-            "a Wasserstein critic outputs an unbounded score with no decision threshold, "
-            "so there is no 'real'/'fake' verdict to attack"
+            f"loss {loss.name!r} declares no decision threshold (its D outputs an unbounded "
+            "score), so there is no 'real'/'fake' verdict to attack"
         )
-    if loss not in DECISION_THRESHOLDS:
-        known = ", ".join(sorted(DECISION_THRESHOLDS))
-        return f"loss {loss!r} has no known decision threshold; known: {known}"
     return None
 
 
-def why_no_decision(model: GANModel) -> str | None:
-    """Why D of ``model`` has no real/fake decision to attack, or None when it has one."""
-    return _no_decision_reason(str(getattr(model, "loss", None)))
-
-
-def decision_threshold(loss: str) -> float:
-    """D's output value that separates "real" (above) from "fake" (below) under ``loss``.
+def decision_threshold(model: GANModel) -> float:
+    """D's output value that separates "real" (above) from "fake" (below) for ``model``.
 
     Raises:
-        IncompatibleError: for ``wasserstein`` (no threshold) and unknown losses.
+        IncompatibleError: the model's loss declares no threshold.
     """
-    reason = _no_decision_reason(loss)
+    reason = why_no_decision(model)
     if reason is not None:
         raise IncompatibleError(f"attack robustness does not apply: {reason}")
-    return DECISION_THRESHOLDS[loss]
+    threshold = model.adversarial_loss.decision_threshold
+    assert threshold is not None
+    return float(threshold)
 
 
 def decision_margin(model: GANModel) -> ConditionedDecisionFn:
@@ -137,7 +129,7 @@ def decision_margin(model: GANModel) -> ConditionedDecisionFn:
     Raises:
         IncompatibleError: when the model's loss has no decision threshold.
     """
-    threshold = decision_threshold(model.loss)
+    threshold = decision_threshold(model)
 
     def margin(x: Tensor, cond: Batch | None) -> Tensor:
         rows = Batch(x=x) if cond is None else cond.with_x(x)

@@ -112,6 +112,7 @@ STACKED_MODES_METRIC = MetricSpec(
     outputs={"stacked_modes": "higher", "stacked_mode_kl": "lower"},
     needs=("probs", STACKED_MODES_KEY),
     params=dict(STACKED_MODES_PARAMS),
+    check=why_no_stacked_modes,
     description=(
         "Stacked-digit modes (of 1,000) the per-channel evaluator finds among the fakes, "
         "and KL of their histogram to uniform (VEEGAN, PacGAN)."

@@ -74,6 +74,11 @@ def save_sample_grid(
         )
 
 
+def save_curves_csv(rows: Sequence[dict[str, Any]], csv_path: Path) -> None:
+    """The CSV half of :func:`save_training_curves`, written atomically (used mid-run)."""
+    atomic_write_text(csv_path, _rows_to_csv(rows, _columns(rows)))
+
+
 def save_training_curves(
     rows: Sequence[dict[str, Any]],
     csv_path: Path,

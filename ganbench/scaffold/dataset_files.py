@@ -181,6 +181,8 @@ protocol (KID on the points themselves, with the `identity` feature space):
 ```
 ganbench run --plugin gan --dataset $name
 ganbench run --plugin gan --dataset $name --steps 500 --eval-samples 500   # a quick look
+ganbench run --plugin gan2d --dataset $name    # PacGAN's 2-D networks
+ganbench run --plugin pacgan:4 --dataset $name # ... with D judging packs of 4 samples
 ```
 
 The example draws the two moons of scikit-learn's `make_moons` with fixed

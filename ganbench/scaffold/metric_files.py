@@ -66,6 +66,9 @@ def ganbench_register_metrics(register: Callable[[MetricSpec], None]) -> None:
             name=NAME,
             compute=compute,
             outputs={OUTPUT: "lower"},
+            # What the inputs must offer; ganbench skips (or, asked for with
+            # --metric, refuses) the metric where they do not. For a condition
+            # `needs` cannot say, add check=lambda inputs: "why not" or None.
             needs=("features",),
             description=(
                 "squared distance between real and fake feature means "
@@ -164,8 +167,13 @@ included. The example is the first term of the Fréchet distance behind FID
 `src/$package/plugin.py`: it gets `EvalInputs` (`real_features()`,
 `fake_features()`, `fake_probs()`, the raw `real.x` and `fake`) and the
 metric's `params`, and returns one float per name in `outputs`. Say what it
-`needs`, so ganbench skips it where it cannot apply, and keep `CASES` in
-the tests: answers worked out by hand are the metric's best test.
+`needs` (`"features"`, `"labels"`, `"modes"`, ...), so ganbench skips it
+where it cannot apply; for a condition `needs` cannot express, give the
+`MetricSpec` a `check(inputs)` that returns the reason it does not apply
+(or None), and ganbench skips it, or refuses it with that reason when it
+was asked for with `--metric`. A metric that needs many samples says how
+many with `min_samples`. Keep `CASES` in the tests: answers worked out by
+hand are the metric's best test.
 """
 
 TEMPLATE = KindTemplate(

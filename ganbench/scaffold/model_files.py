@@ -6,6 +6,12 @@ with dropout, SGD with momentum), sized for any data shape, so
 the 2-D mixtures. Measured with this file's example at ganbench's default
 budget on digits (2,000 steps, about 40 s on one CPU thread):
 fid[digits-evaluator] 62 and 73 for seeds 0 and 1, against 1,523 untrained.
+
+Written for plugin API 2: the core owns the update (the model names its
+``loss``; ``d_loss_terms``/``g_loss_terms`` would add terms), the optimizers
+are named (``{"g": ..., "d": ...}``), and the model declares parameters
+(``--plugin NAME:VALUE`` or ``--plugin NAME:key=value,...``) whose defaults
+are the paper's values.
 """
 
 from __future__ import annotations
@@ -34,6 +40,17 @@ configured in the authors' code (github.com/goodfeli/adversarial, mnist.yaml):
 * Loss: non-saturating, G maximises log D(G(z)) (section 3 of the paper).
 * Optimizers: SGD, learning rate 0.1, momentum 0.5, for both networks.
 
+The learning rate, the momentum and the loss are the model's parameters,
+the paper's values as defaults: ``ganbench run --plugin $name:0.05`` sets
+the first (``lr``), ``--plugin $name:momentum=0.7,loss=minimax`` any of
+them. Runs record them, and leaderboards keep runs with other values apart.
+
+The update is the core's: it draws z, calls every trick hook point, and
+minimises the model's loss terms, by default the ``loss`` named below
+(``d_loss_terms`` and ``g_loss_terms`` return ``{"adversarial": ...}``).
+To add a term of your own (a penalty), override ``d_loss_terms`` and return
+``{**super().d_loss_terms(step), "my_penalty": ...}``: each term is logged.
+
 Simplified: the original raises the momentum to 0.7 over 250 epochs and
 divides the learning rate by 1.000004 per step (under 1% over the 2,000
 default steps on digits); here both stay constant. ganbench sums D's two
@@ -44,11 +61,12 @@ cross-entropies where the original averages them; the learning rate stays
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import ganbench
 import torch
-from ganbench.api import DataInfo, ModelSpec, TaskKind, UnconditionalGAN
+from ganbench.api import DataInfo, GanbenchError, ModelSpec, Param, TaskKind, UnconditionalGAN
 from torch import Tensor, nn
 
 $api_version_lines
@@ -59,6 +77,20 @@ LATENT_DIM = 100
 HIDDEN_G = 1200
 MAXOUT_UNITS = 240
 MAXOUT_PIECES = 5
+
+#: The model's parameters, the paper's values as defaults; the first one is
+#: positional (``--plugin $name:0.05`` sets ``lr``).
+PARAMS = (
+    Param("lr", float, 0.1, "SGD learning rate of both networks (mnist.yaml: 0.1)"),
+    Param("momentum", float, 0.5, "SGD momentum of both networks (mnist.yaml: 0.5 at the start)"),
+    Param(
+        "loss",
+        str,
+        "non-saturating",
+        "G's loss: non-saturating (section 3) or the minimax game of eq. 1",
+        choices=("non-saturating", "minimax"),
+    ),
+)
 
 
 class Maxout(nn.Module):
@@ -126,13 +158,24 @@ def uniform_init(module: nn.Module, bound: float) -> None:
 
 
 class MaxoutGAN(UnconditionalGAN):
-    """The paper's MNIST GAN, sized for the dataset's sample shape."""
+    """The paper's MNIST GAN, sized for the dataset's sample shape.
+
+    ``params`` are the parsed :data:`PARAMS` (ganbench fills in the defaults).
+    """
 
     latent_dim = LATENT_DIM
     loss = "non-saturating"
 
-    def __init__(self, info: DataInfo) -> None:
+    def __init__(self, info: DataInfo, params: Mapping[str, Any]) -> None:
         super().__init__()
+        self.lr = float(params["lr"])
+        self.momentum = float(params["momentum"])
+        if self.lr <= 0.0 or not 0.0 <= self.momentum < 1.0:
+            raise GanbenchError(
+                f"model {NAME!r}: lr must be > 0 and momentum in [0, 1), "
+                f"got lr={self.lr}, momentum={self.momentum}"
+            )
+        self.loss = str(params["loss"])
         image = info.kind == "image"
         self.generator = Generator(self.latent_dim, info.shape, bounded=image)
         self.discriminator = Discriminator(info.shape, input_dropout=0.2 if image else 0.0)
@@ -142,12 +185,18 @@ class MaxoutGAN(UnconditionalGAN):
         uniform_init(self.generator, 0.05)
         uniform_init(self.discriminator, 0.005)
 
-    def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        """SGD with learning rate 0.1 and momentum 0.5 for both networks."""
-        return (
-            torch.optim.SGD(self.generator.parameters(), lr=0.1, momentum=0.5),
-            torch.optim.SGD(self.discriminator.parameters(), lr=0.1, momentum=0.5),
-        )
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """SGD (default: learning rate 0.1, momentum 0.5) for both networks, by name.
+
+        ``"g"`` is stepped by the generator update and ``"d"`` by the
+        discriminator update (``g_optimizers``/``d_optimizers`` say so).
+        """
+        return {
+            "g": torch.optim.SGD(self.generator.parameters(), lr=self.lr, momentum=self.momentum),
+            "d": torch.optim.SGD(
+                self.discriminator.parameters(), lr=self.lr, momentum=self.momentum
+            ),
+        }
 
 
 @ganbench.hookimpl
@@ -164,6 +213,7 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
                 "MNIST model of github.com/goodfeli/adversarial (mnist.yaml)"
             ),
             description="the original paper's maxout GAN (G 1200-1200 ReLU, D 2 x maxout 240x5)",
+            params=PARAMS,
         )
     )
 '''
@@ -173,20 +223,36 @@ TESTS = '''\
 
 from __future__ import annotations
 
+from typing import Any
+
 import ganbench
 import pytest
 import torch
-from ganbench.api import Batch, DataInfo, StepContext, Trick, standard_train_step
+from ganbench.api import (
+    LOSSES,
+    Batch,
+    DataInfo,
+    DStepSchedule,
+    GanbenchError,
+    StepContext,
+    Trick,
+)
 from ganbench.testing import assert_plugin_conforms
 
-from $package.plugin import NAME, MaxoutGAN
+from $package.plugin import NAME, PARAMS, MaxoutGAN
 
 DIGITS_LIKE = DataInfo(name="digits-like", kind="image", shape=(1, 8, 8))
 POINTS = DataInfo(name="points", kind="vector", shape=(2,))
 
 
+def build(info: DataInfo, **params: Any) -> MaxoutGAN:
+    """The model as ganbench builds it: the declared defaults, overridden by ``params``."""
+    return MaxoutGAN(info, {**{p.name: p.default for p in PARAMS}, **params})
+
+
 def test_plugin_conforms() -> None:
-    """Loads through its entry point, registers valid specs, builds and trains on real datasets."""
+    """Loads through its entry point, registers valid specs, builds and trains on real datasets,
+    and its training step reaches every trick hook point in order."""
     assert_plugin_conforms("$name")
 
 
@@ -194,12 +260,38 @@ def test_registered_under_its_name(ganbench_registry) -> None:
     spec = ganbench_registry.model(NAME)
     assert spec.build is MaxoutGAN
     assert set(spec.data_kinds) == {"image", "vector"}
+    assert [(p.name, p.type, p.default) for p in spec.params] == [
+        ("lr", float, 0.1),
+        ("momentum", float, 0.5),
+        ("loss", str, "non-saturating"),
+    ]
+    # Every loss choice is a loss ganbench knows.
+    loss = next(p for p in spec.params if p.name == "loss")
+    assert set(loss.choices) <= set(ganbench_registry.losses)
+
+
+def test_parameters_reach_the_optimizers_and_the_loss() -> None:
+    model = build(POINTS, lr=0.05, momentum=0.7, loss="minimax")
+    optimizers = model.configure_optimizers()
+    assert set(optimizers) == {"g", "d"}
+    for opt in optimizers.values():
+        assert opt.param_groups[0]["lr"] == 0.05 and opt.param_groups[0]["momentum"] == 0.7
+    g = {id(p) for p in optimizers["g"].param_groups[0]["params"]}
+    assert g == {id(p) for p in model.generator.parameters()}
+    assert model.adversarial_loss is LOSSES["minimax"]
+    assert build(POINTS).adversarial_loss is LOSSES["non-saturating"]
+
+
+@pytest.mark.parametrize("bad", [{"lr": 0.0}, {"lr": -1.0}, {"momentum": 1.0}])
+def test_rejects_bad_parameters(bad: dict[str, float]) -> None:
+    with pytest.raises(GanbenchError, match="lr must be > 0 and momentum in"):
+        build(POINTS, **bad)
 
 
 @pytest.mark.parametrize("info", [DIGITS_LIKE, POINTS], ids=["image", "vector"])
 def test_output_shapes(info: DataInfo) -> None:
     torch.manual_seed(0)
-    model = MaxoutGAN(info)
+    model = build(info)
     model.init_weights()
     model.eval()
     n = 5
@@ -213,7 +305,7 @@ def test_output_shapes(info: DataInfo) -> None:
 
 
 def test_uses_the_papers_initialisation() -> None:
-    model = MaxoutGAN(POINTS)
+    model = build(POINTS)
     model.init_weights()
     g_weights = [m.weight for m in model.generator.modules() if isinstance(m, torch.nn.Linear)]
     d_weights = [m.weight for m in model.discriminator.modules() if isinstance(m, torch.nn.Linear)]
@@ -224,16 +316,15 @@ def test_uses_the_papers_initialisation() -> None:
 
 
 def test_training_moves_samples_to_the_data() -> None:
-    """300 standard training steps on a tight 2-D Gaussian at (2, -1).
+    """300 training steps (the model's own ``train_step``) on a tight 2-D Gaussian at (2, -1).
 
     The untrained generator's samples sit near the origin (about 2.2 away);
     training must bring their mean to within a quarter of that distance.
     """
     torch.manual_seed(0)
     center = torch.tensor([2.0, -1.0])
-    model = MaxoutGAN(POINTS)
+    model = build(POINTS)
     model.init_weights()
-    opt_g, opt_d = model.configure_optimizers()
 
     def real_batch() -> Batch:
         return Batch(x=center + 0.05 * torch.randn(16, 2))
@@ -245,21 +336,24 @@ def test_training_moves_samples_to_the_data() -> None:
         model.train()
         return float((fake.mean(dim=0) - center).norm())
 
+    schedule = DStepSchedule(model.d_steps)
     # A bare Trick has every hook point as a no-op: training without tricks.
     ctx = StepContext(
         step=0,
         total_steps=300,
         device=torch.device("cpu"),
-        opt_g=opt_g,
-        opt_d=opt_d,
+        model=model,
+        optimizers=dict(model.configure_optimizers()),
         hooks=Trick(),
-        d_steps=model.d_steps_per_g_step,
+        schedule=schedule,
+        d_steps=schedule.at(0),
         next_batch=real_batch,
     )
     before = distance_to_data()
     for step in range(300):
         ctx.step = step
-        losses = standard_train_step(model, real_batch(), ctx)
+        losses = model.train_step(real_batch(), ctx)
+        assert set(losses) == {"loss_d", "loss_g"}  # one term each: the adversarial loss
         assert all(torch.isfinite(loss) for loss in losses.values())
     after = distance_to_data()
     assert before > 1.5
@@ -276,14 +370,36 @@ dataset (digits: 8x8 hand-written digits, offline) or on a 2-D mixture:
 ganbench run --plugin $name
 ganbench run --plugin $name --dataset ring8
 ganbench run --plugin $name --steps 200 --eval-samples 500   # a quick look
+ganbench run --plugin $name:0.05                             # the first parameter, lr
+ganbench run --plugin $name:momentum=0.7,loss=minimax        # any of them
 ```
+
+`ganbench plugins` lists its parameters (name, type, default, choices);
+runs record them, so leaderboards keep runs with other values apart.
 
 The model is the maxout GAN of Goodfellow et al. 2014 (see the docstring of
 `src/$package/plugin.py` for the source of every number). To make it yours,
-replace `Generator`, `Discriminator` and `configure_optimizers` in that file;
-`build(info)` gets a `DataInfo` (`info.kind`, `info.shape`) and must return a
-`GANModel` whose `generate` returns samples shaped like the dataset's `x`
-(images in [-1, 1]) and whose `discriminate` returns one logit per sample.
+replace `Generator`, `Discriminator`, `PARAMS` and `configure_optimizers` in
+that file:
+
+- `build(info, params)` gets a `DataInfo` (`info.kind`, `info.shape`) and
+  the parsed parameters (the `Param` defaults filled in), and returns a
+  `GANModel` whose `generate` returns samples shaped like the dataset's `x`
+  (images in [-1, 1]) and whose `discriminate` returns one logit per
+  sample. A model without parameters leaves out `params` and takes
+  `build(info)`.
+- `configure_optimizers()` returns the optimizers by name, `{"g": ..., "d": ...}`.
+- The update is ganbench's: it draws z, calls every trick's hook points and
+  minimises the model's loss terms. Name a loss (`loss = "wasserstein"`, or
+  one a plugin registers) and, to add a term (a penalty), override
+  `d_loss_terms(step)` or `g_loss_terms(step)` to return
+  `{**super().d_loss_terms(step), "my_penalty": ...}`; `step` holds the
+  update's tensors (`step.fake`, `step.real_in`, `step.fake_logits`, ...).
+  Clipping after each D step goes in `after_d_update(ctx)`, more D steps
+  per G step in `d_steps`. Override `train_step` only for an update that is
+  truly different, built from `ganbench.api`'s step helpers (see
+  ganbench's CONTRIBUTING.md); the conformance kit checks that it still
+  reaches every trick hook point in order.
 """
 
 TEMPLATE = KindTemplate(

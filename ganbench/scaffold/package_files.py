@@ -123,14 +123,16 @@ changes.
 ## Layout
 
 - `src/$package/plugin.py`: the $kind and its `@ganbench.hookimpl`
-  registration; `GANBENCH_API_VERSION` states the plugin API version it is
-  written for (ganbench reports a mismatch instead of loading it).
+  registration; `GANBENCH_API_VERSION = $api_version` states the plugin API
+  version it is written for (ganbench reports a mismatch instead of loading
+  it; `ganbench.api.API_VERSION` is the installed ganbench's).
 - `pyproject.toml`: the distribution `$distribution`, its dependency on
   ganbench, the `test` extra and the entry point `$name = "$package.plugin"`.
 - `tests/`: pytest tests; `conftest.py` loads the kit's fixtures.
 
 Import only `ganbench` and `ganbench.api` (and `ganbench.testing` in
-tests): the rest of ganbench is internal and may change without notice.
+tests; models may also use the building blocks of `ganbench.blocks`):
+the rest of ganbench is internal and may change without notice.
 
 ## Publish
 

@@ -1,8 +1,11 @@
 """The ``trick`` kind: one-sided label smoothing (Salimans et al. 2016, section 3.4).
 
-The example uses one hook point (``targets``), has one parameter and a
-``check`` that refuses losses whose discriminator ignores its targets: the
-three things most tricks need.
+The example uses one hook point (``targets``, a step hook), has one
+parameter (a :class:`ganbench.api.Param`) and a ``check`` that refuses
+losses whose discriminator ignores its targets: the three things most
+tricks need. Written for plugin API 2 (hook points ``loss_terms``,
+``transform_model``, ``latent_prior``, ``before_training``,
+``evaluation_weights``...; ``Param`` in place of API 1's ``TrickParam``).
 """
 
 from __future__ import annotations
@@ -27,8 +30,18 @@ the real target alone keeps D from becoming arbitrarily confident on real
 data without that side effect.
 
 The trick acts through the ``targets`` hook point only, so it changes
-nothing for losses that ignore targets (Wasserstein, hinge): for those,
-``check`` refuses the combination instead of silently doing nothing.
+nothing for losses that ignore targets (Wasserstein, hinge, and any
+registered loss that says ``uses_targets=False``): for those, ``check``
+refuses the combination instead of silently doing nothing.
+
+Hook points come in four kinds (``ganbench.api.HOOK_POINTS`` lists them in
+the order the protocol reaches them): build hooks (``transform_model``,
+``latent_prior``) shape the model on every path that builds one; set-up
+hooks (``init_weights``, ``configure_optimizers``, ``d_steps_schedule``,
+``before_training``) run once per run; step hooks (``targets``,
+``transform_d_input``, ``loss_terms``, ``after_d_step``, ``after_g_step``,
+``end_of_step``) run inside every training step; ``evaluation_weights``
+says which weights evaluation uses. ``targets`` is a step hook.
 """
 
 from __future__ import annotations
@@ -38,12 +51,11 @@ from typing import Any
 
 import ganbench
 from ganbench.api import (
-    LOSSES,
     GanbenchError,
     GANModel,
+    Param,
     StepContext,
     Trick,
-    TrickParam,
     TrickSpec,
 )
 from torch import Tensor
@@ -80,10 +92,14 @@ class OneSidedLabelSmoothing(Trick):
 
 
 def check_model(model: GANModel) -> str | None:
-    """Why the trick does not apply to ``model``, or None."""
-    loss = LOSSES.get(model.loss)
-    if loss is not None and not loss.uses_targets:
-        return f"its {model.loss!r} loss ignores the discriminator's targets"
+    """Why the trick does not apply to ``model``, or None.
+
+    ``model.adversarial_loss`` is the model's loss, a built-in one or one a
+    plugin registered (``ganbench_register_losses``); each says whether its
+    D loss reads the targets.
+    """
+    if not model.adversarial_loss.uses_targets:
+        return f"its {model.loss_name!r} loss ignores the discriminator's targets"
     return None
 
 
@@ -96,7 +112,7 @@ def ganbench_register_tricks(register: Callable[[TrickSpec], None]) -> None:
             build=OneSidedLabelSmoothing,
             hook_points=OneSidedLabelSmoothing.hook_points,
             params=(
-                TrickParam(
+                Param(
                     "smoothing",
                     float,
                     DEFAULT_SMOOTHING,
@@ -122,7 +138,7 @@ import math
 import ganbench
 import pytest
 import torch
-from ganbench.api import LOSSES, GanbenchError, GANModel
+from ganbench.api import LOSSES, AdversarialLoss, GanbenchError, GANModel, Param
 from ganbench.testing import assert_plugin_conforms
 
 from $package.plugin import DEFAULT_SMOOTHING, NAME, OneSidedLabelSmoothing
@@ -137,6 +153,7 @@ def test_registered_with_its_parameter(ganbench_registry) -> None:
     spec = ganbench_registry.trick(NAME)
     assert spec.hook_points == ("targets",)
     assert [(p.name, p.type, p.default) for p in spec.params] == [("smoothing", float, 0.9)]
+    assert all(isinstance(p, Param) for p in spec.params)
 
 
 def test_smooths_real_targets_only() -> None:
@@ -190,6 +207,20 @@ def test_refuses_losses_that_ignore_targets(ganbench_registry, loss: str, applie
     model.loss = loss
     reason = ganbench_registry.trick(NAME).check(model)
     assert (reason is None) == applies, reason
+    if not applies:
+        assert repr(loss) in reason
+
+
+def test_asks_a_registered_loss_whether_it_uses_targets(ganbench_registry) -> None:
+    """A plugin's loss (as the core resolves it onto the model) says it for itself."""
+    hinge = LOSSES["hinge"]
+    for uses_targets in (True, False):
+        model = GANModel()
+        model.loss = AdversarialLoss(
+            "plugin-loss", hinge.d_loss, hinge.g_loss, uses_targets, "a test double"
+        )
+        reason = ganbench_registry.trick(NAME).check(model)
+        assert (reason is None) == uses_targets, reason
 
 
 $api_version_test'''
@@ -206,11 +237,28 @@ ganbench run --plugin gan --dataset ring8 --trick $name:smoothing=0.95
 ```
 
 The run record lists the trick with its parameters, so leaderboards keep
-runs with and without it apart. The example is one-sided label smoothing
-(Salimans et al. 2016, section 3.4). To make it yours, override other hook
-points of `ganbench.api.Trick` in `src/$package/plugin.py` (the
-`TrickSpec`'s `hook_points` must list every hook point you override) and
-describe its parameters with `TrickParam`s.
+runs with and without it apart; `ganbench plugins` lists the parameters.
+The example is one-sided label smoothing (Salimans et al. 2016, section
+3.4). To make it yours, override other hook points of `ganbench.api.Trick`
+in `src/$package/plugin.py` (the `TrickSpec`'s `hook_points` must list
+every hook point you override) and describe its parameters with
+`ganbench.api.Param`s. The hook points, in the order a run reaches them:
+
+- build hooks, on every path that builds a model (run, resume, score,
+  check-plugin): `transform_model(model)` (wrap layers, as spectral norm
+  does), `latent_prior(prior, model)` (replace the z prior);
+- set-up hooks, once per run: `init_weights`, `configure_optimizers(model,
+  optimizers)` (the named optimizers, `{"g": ..., "d": ...}`),
+  `d_steps_schedule(schedule)`, `before_training(model, ctx)` (D
+  pretraining with `ctx.d_update()`);
+- step hooks, in every training step: `targets`, `transform_d_input`,
+  `loss_terms(terms, step)` (add or change a named loss term; `step.net` is
+  `"d"` or `"g"`), `after_d_step`, `after_g_step`, `end_of_step`;
+- `evaluation_weights(model)`: the weights validation and evaluation use
+  (an average of G, say).
+
+A `check(model)` returning a reason refuses models the trick cannot apply
+to, as this one refuses losses that ignore D's targets.
 """
 
 TEMPLATE = KindTemplate(

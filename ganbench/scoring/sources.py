@@ -28,7 +28,9 @@ from ganbench.data.image_files import IMAGE_SUFFIXES
 from ganbench.data.types import Batch, DataInfo, GanDataset
 from ganbench.errors import CheckpointError, GanbenchError
 from ganbench.eval.sampling import generate_samples, pick_conditions
-from ganbench.preparation import build_model, dataset_options, load_dataset, load_dataset_with
+from ganbench.model import GANModel
+from ganbench.model_build import build_model, build_trick, parse_model, parse_trick
+from ganbench.preparation import dataset_options, load_dataset, load_dataset_with
 from ganbench.registry import Registry
 from ganbench.run_request import CONFIG_FILE, read_run_config
 from ganbench.scoring.source_forms import SOURCE_FORMS
@@ -36,7 +38,8 @@ from ganbench.specs import DatasetSpec
 from ganbench.splits import SPLITS
 from ganbench.tasks import TaskKind
 from ganbench.train.checkpoint import load_checkpoint
-from ganbench.train.loop import LAST_CHECKPOINT, load_selected_generator
+from ganbench.train.loop import LAST_CHECKPOINT, load_model_state, load_selected_generator
+from ganbench.train.trick_chain import TrickChain
 
 
 @dataclass
@@ -279,7 +282,15 @@ def load_dataset_source(text: str, registry: Registry, options: SourceOptions) -
     )
 
 
-def _load_generator_weights(model: torch.nn.Module, run_dir: Path) -> tuple[int | None, str]:
+def _load_generator_weights(
+    model: GANModel, tricks: TrickChain, run_dir: Path
+) -> tuple[int | None, str]:
+    """Load the weights the run evaluates: ``best.pt``, else ``last.pt`` under the tricks.
+
+    ``best.pt`` holds evaluation weights already (an EMA of G, say); from
+    ``last.pt`` the tricks' state is restored and their evaluation weights
+    copied in, as the run itself evaluates a model it did not select.
+    """
     checkpoints = run_dir / "checkpoints"
     step = load_selected_generator(model, checkpoints)  # the validation-selected weights
     if step is not None:
@@ -290,21 +301,45 @@ def _load_generator_weights(model: torch.nn.Module, run_dir: Path) -> tuple[int 
             f"run folder {str(run_dir)!r} has no checkpoint in {str(checkpoints)!r}"
         )
     payload = load_checkpoint(last)
-    model.load_state_dict(payload["model"])
+    load_model_state(model, payload["model"], last)
+    for trick, state in zip(tricks.tricks, payload.get("tricks", []), strict=False):
+        trick.load_state_dict(state)
+    weights = tricks.evaluation_weights(model)
+    if weights:
+        current = model.state_dict()
+        with torch.no_grad():
+            for name, value in weights.items():
+                current[name].copy_(value)
     return int(payload["step"]), "last"
 
 
 def load_run_source(run_dir: Path, registry: Registry, options: SourceOptions) -> ImageSet:
     """Samples of a run folder's generator, conditioned like its dataset's test split."""
     run_id, request = read_run_config(run_dir)
-    model_spec = registry.model(request.model)
+    model_spec, model_params = parse_model(request.model, registry)
+    # The run's tricks shape the model it saved (spectral norm wraps D's
+    # layers, a prior replaces z's): rebuilt here exactly as training built it.
+    tricks = TrickChain(
+        [
+            build_trick(spec, params)
+            for spec, params in (parse_trick(t, registry) for t in request.tricks)
+        ]
+    )
     dataset_spec = registry.dataset(request.dataset)
     if options.data_dir:  # the data may live elsewhere on the scoring machine
         request = replace(request, data_dir=options.data_dir)
     dataset = load_dataset(dataset_spec, request)
     torch.manual_seed(request.seed)
-    model = build_model(model_spec, dataset, options.device)
-    step, which = _load_generator_weights(model, run_dir)
+    model = build_model(
+        model_spec,
+        dataset,
+        options.device,
+        model_params,
+        tricks,
+        losses=registry.losses,
+        fresh=False,
+    )
+    step, which = _load_generator_weights(model, tricks, run_dir)
     n = options.samples or dataset_spec.eval_samples
     conditions = pick_conditions(dataset.splits["test"], n, options.seed)
     fake = generate_samples(model, conditions, options.seed, options.device, dataset.info.shape)

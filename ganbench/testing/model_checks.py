@@ -8,10 +8,13 @@ import torch
 from torch import Tensor
 
 from ganbench.data.types import Batch, GanDataset
+from ganbench.errors import PluginContractError
 from ganbench.eval.sampling import generate_samples, pick_conditions
 from ganbench.model import GANModel
+from ganbench.model_build import call_build, resolve_loss
 from ganbench.registry import Registry, load_registry
 from ganbench.specs import ModelSpec
+from ganbench.testing.hook_order import HookOrderRecorder, hook_order_problems
 from ganbench.testing.probe_data import Unavailable, registered_datasets, why_model_does_not_fit
 from ganbench.testing.results import Check, CheckLog, CheckResult, describe_error
 from ganbench.testing.training import CPU, isolated_rng, keeps_rng, params_changed, short_run
@@ -65,7 +68,7 @@ def check_model(spec: ModelSpec, registry: Registry | None = None) -> list[Check
         if reason is not None:
             continue  # not a dataset the model takes: nothing to check on it
         with isolated_rng(0):
-            _check_on_dataset(spec, found, log)
+            _check_on_dataset(spec, found, log, registry)
         checked += 1
     if checked == 0:
         log.add(
@@ -77,10 +80,14 @@ def check_model(spec: ModelSpec, registry: Registry | None = None) -> list[Check
     return log.results
 
 
-def _build(spec: ModelSpec, dataset: GanDataset, check: Check) -> GANModel:
-    model = spec.build(dataset.info)
+def _build(
+    spec: ModelSpec, dataset: GanDataset, check: Check, registry: Registry | None = None
+) -> GANModel:
+    params = {p.name: p.default for p in spec.params}
+    model = call_build(spec, dataset.info, params)
     if not isinstance(model, GANModel):
         check.fail(f"build() returned {type(model).__name__}, not a GANModel")
+    resolve_loss(model, registry.losses if registry is not None else {}, spec.name)
     if model.task != spec.task:
         check.fail(f"the model's task is {model.task!r}, the spec declares {spec.task!r}")
     return model
@@ -98,13 +105,15 @@ def _check_range(x: Tensor, kind: str, what: str, check: Check) -> None:
         check.fail(f"{what} lies in {_describe_range(x)}, images must lie in [-1, 1]")
 
 
-def _check_on_dataset(spec: ModelSpec, dataset: GanDataset, log: CheckLog) -> None:
+def _check_on_dataset(
+    spec: ModelSpec, dataset: GanDataset, log: CheckLog, registry: Registry | None = None
+) -> None:
     info = dataset.info
     at = f" [{info.name}]"
     expected = (N_SAMPLES, *info.shape)
     conditions = pick_conditions(dataset.splits["test"], N_SAMPLES, seed=0)
     with log.check("builds" + at) as check:
-        model = _build(spec, dataset, check)
+        model = _build(spec, dataset, check, registry)
         g = sum(p.numel() for p in model.generator.parameters())
         d = sum(p.numel() for p in model.discriminator.parameters())
         check.detail = f"G {g:,} parameters, D {d:,}"
@@ -189,7 +198,7 @@ def _check_on_dataset(spec: ModelSpec, dataset: GanDataset, log: CheckLog) -> No
             check.fail(f"one train step left the weights of {' and '.join(unchanged)} unchanged")
     with log.check("checkpoint round-trip" + at) as check:
         with isolated_rng(1):  # other initial weights: loading must overwrite all of them
-            fresh = _build(spec, dataset, check)
+            fresh = _build(spec, dataset, check, registry)
         if "model" not in run.checkpoint:
             check.fail("the train loop wrote no checkpoint")
         fresh.load_state_dict(run.checkpoint["model"])
@@ -212,6 +221,42 @@ def _check_on_dataset(spec: ModelSpec, dataset: GanDataset, log: CheckLog) -> No
             check.fail("a fresh build loaded from the checkpoint discriminates differently")
     with log.check("sampling reproducible" + at) as check:
         _check_sampling(model, conditions, info.shape, check)
+    if hasattr(model, "classify"):
+        with log.check("classifier head" + at) as check:
+            _check_classifier(model, conditions, info.num_classes, check)
+    with log.check("train step reaches every hook point in order" + at) as check:
+        with isolated_rng(2):
+            probe = _build(spec, dataset, check, registry)
+        recorder = HookOrderRecorder()
+        try:
+            short_run(
+                probe,
+                dataset.splits["train"],
+                [recorder],
+                steps=2,
+                batch_size=TRAIN_BATCH,
+                paired=dataset.info.paired,
+            )
+        except PluginContractError:
+            pass  # the loop refuses the step after it; the calls it made say what is missing
+        for problem in hook_order_problems(recorder.calls):
+            check.fail(problem + " (tricks would be recorded but do nothing)")
+        check.detail = f"{len(recorder.calls)} hook calls in 2 steps"
+
+
+def _check_classifier(
+    model: GANModel, conditions: Batch, num_classes: int | None, check: Check
+) -> None:
+    """``classify(x)`` (the aux head the attack metric reads): (N, K) finite class logits."""
+    model.eval()
+    with torch.no_grad():
+        logits = model.classify(conditions.x)
+    expected = (len(conditions), num_classes) if num_classes else None
+    if logits.ndim != 2 or (expected is not None and tuple(logits.shape) != expected):
+        check.fail(f"classify() returned shape {tuple(logits.shape)}, expected {expected}")
+    if not torch.isfinite(logits).all():
+        check.fail("classify() returned NaN or infinite logits")
+    check.detail = f"{tuple(logits.shape)} class logits"
 
 
 def _check_sampling(

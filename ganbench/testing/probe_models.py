@@ -49,7 +49,7 @@ class ProbeGAN(UnconditionalGAN):
         """``generator(z)``: N x *shape."""
         return self.generator(z)
 
-    def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Adam, learning rate 1e-3, for both networks."""
         return self.adam_optimizers(lr=1e-3, betas=(0.5, 0.999))
 

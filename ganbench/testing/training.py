@@ -15,6 +15,7 @@ from torch import Tensor
 
 from ganbench.data.types import Batch
 from ganbench.model import GANModel
+from ganbench.model_build import shape_model
 from ganbench.train.checkpoint import load_checkpoint
 from ganbench.train.loop import LAST_CHECKPOINT, Trainer, TrainOutcome, TrainSettings
 from ganbench.train.trick_chain import TrickChain
@@ -81,22 +82,27 @@ class _InitialWeights(Trick):
         self.generator: dict[str, Tensor] = {}
         self.discriminator: dict[str, Tensor] = {}
 
-    def configure_optimizers(self, model, opt_g, opt_d):  # type: ignore[no-untyped-def]
+    def configure_optimizers(self, model, optimizers):  # type: ignore[no-untyped-def]
         self.generator = {n: p.detach().clone() for n, p in model.generator.named_parameters()}
         self.discriminator = {
             n: p.detach().clone() for n, p in model.discriminator.named_parameters()
         }
-        return opt_g, opt_d
+        return optimizers
 
 
 @dataclass
 class ShortRun:
-    """What a short training run left: outcome, start weights, its last checkpoint."""
+    """What a short training run left: outcome, start weights, its last checkpoint.
+
+    ``evaluated`` is the model's state as an evaluation sees it (the tricks'
+    evaluation weights swapped in: an EMA of G, say).
+    """
 
     outcome: TrainOutcome
     start_generator: dict[str, Tensor]
     start_discriminator: dict[str, Tensor]
     checkpoint: dict[str, Any] = field(default_factory=dict)
+    evaluated: dict[str, Tensor] = field(default_factory=dict)
 
 
 def short_run(
@@ -111,9 +117,11 @@ def short_run(
 ) -> ShortRun:
     """Train ``model`` for ``steps`` generator steps with the standard loop, on the CPU.
 
-    The loop initialises the weights (model, then tricks), builds the
-    optimizers, steps, and writes its checkpoint, exactly as ``ganbench run``
-    does; the checkpoint is read back with ganbench's reader. ``paired`` is
+    The model is shaped as every build path shapes it (initialised, then the
+    tricks' build hooks), the loop builds the optimizers, steps and writes
+    its checkpoint, exactly as ``ganbench run`` does; the checkpoint is read
+    back with ganbench's reader, and the weights are read as an evaluation
+    would see them. ``paired`` is
     the dataset's ``info.paired`` (unpaired translation draws the domains
     independently), as the runner passes it.
     """
@@ -125,12 +133,14 @@ def short_run(
         checkpoint_every=max(1, steps),
         log_every=1,
     )
+    chain = TrickChain([*tricks, spy])
+    shape_model(model, chain, fresh=True)
     with tempfile.TemporaryDirectory(prefix="ganbench-check-") as tmp:
         folder = Path(tmp)
-        trainer = Trainer(
-            model, train, TrickChain([*tricks, spy]), settings, CPU, folder, paired=paired
-        )
+        trainer = Trainer(model, train, chain, settings, CPU, folder, paired=paired)
         outcome = trainer.run()
         path = folder / LAST_CHECKPOINT
         checkpoint = load_checkpoint(path) if path.exists() else {}
-    return ShortRun(outcome, spy.generator, spy.discriminator, checkpoint)
+    with chain.evaluated(model):
+        evaluated = snapshot(model)
+    return ShortRun(outcome, spy.generator, spy.discriminator, checkpoint, evaluated)

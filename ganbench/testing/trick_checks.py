@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ganbench.registry import Registry
-from ganbench.specs import TrickParam, TrickSpec
+from ganbench.specs import Param, TrickSpec
 from ganbench.testing.probe_models import ProbeSetup, probe_setups
 from ganbench.testing.results import Check, CheckLog, CheckResult, describe_error
 from ganbench.testing.training import differs, isolated_rng, keeps_rng, short_run, snapshot
@@ -24,16 +26,19 @@ TRAIN_BATCH = 32
 
 #: What each hook point must change to count as acting.
 CLAIMS = {
+    "transform_model": "the model's structure or weights",
+    "latent_prior": "the latent prior",
     "init_weights": "the model's initial weights",
     "configure_optimizers": "the optimizers or their settings",
-    "d_steps_per_g_step": "the number of D steps per G step",
-    "sample_latent": "the latent batch",
+    "d_steps_schedule": "the D-steps schedule",
+    "before_training": "the model's weights or the trick's state",
     "targets": "D's real or fake targets",
     "transform_d_input": "D's input",
-    "transform_loss": "the D or G loss",
+    "loss_terms": "the D or G loss terms",
     "after_d_step": "the model's weights, the trick's state or the stop flag",
     "after_g_step": "the model's weights, the trick's state or the stop flag",
     "end_of_step": "the model's weights, the trick's state or the stop flag",
+    "evaluation_weights": "the weights evaluation uses",
 }
 
 
@@ -124,8 +129,8 @@ def check_trick(spec: TrickSpec, registry: Registry | None = None) -> list[Check
     with log.check("changes training") as check:
         if failure is not None:
             check.fail(f"training with the trick failed: {failure}")
-        plain_state = plain.checkpoint["model"]
-        if not differs(plain_state, tricked.checkpoint["model"]):
+        # Compared as evaluated: an EMA trick leaves the live weights alone.
+        if not differs(plain.evaluated, tricked.evaluated):
             check.fail(
                 f"{TRAIN_STEPS} steps on {setup.name} with the trick end with the same "
                 "weights as without it"
@@ -142,8 +147,8 @@ def _check_params(spec: TrickSpec, check: Check) -> None:
     if duplicates:
         check.fail(f"parameter names appear twice: {', '.join(duplicates)}")
     for param in spec.params:
-        if not isinstance(param, TrickParam):
-            check.fail(f"params must be TrickParam records, got {type(param).__name__}")
+        if not isinstance(param, Param):
+            check.fail(f"params must be Param records, got {type(param).__name__}")
         if not isinstance(param.name, str) or not param.name.isidentifier():
             check.fail(f"parameter name {param.name!r} is not an identifier")
         if keyword.iskeyword(param.name):
@@ -238,25 +243,43 @@ class HookSpy:
         return None, differs(before, snapshot(model))
 
     @staticmethod
-    def _configure_optimizers(
-        original: Callable, model: Any, opt_g: Any, opt_d: Any
-    ) -> tuple[Any, bool]:
-        before = (_settings(opt_g), _settings(opt_d))
-        result = original(model, opt_g, opt_d)
-        new_g, new_d = result
-        replaced = new_g is not opt_g or new_d is not opt_d
-        return result, replaced or differs(before, (_settings(opt_g), _settings(opt_d)))
+    def _transform_model(original: Callable, model: Any) -> tuple[Any, bool]:
+        before = snapshot(model)
+        modules = [type(m).__name__ for m in model.modules()]
+        original(model)
+        after = [type(m).__name__ for m in model.modules()]
+        return None, modules != after or differs(before, snapshot(model))
 
     @staticmethod
-    def _d_steps_per_g_step(original: Callable, n: int) -> tuple[Any, bool]:
-        result = original(n)
-        return result, int(result) != n
+    def _latent_prior(original: Callable, prior: Any, model: Any) -> tuple[Any, bool]:
+        result = original(prior, model)
+        return result, result is not prior or result.describe() != prior.describe()
 
     @staticmethod
-    def _sample_latent(original: Callable, z: Any, ctx: Any) -> tuple[Any, bool]:
-        before = z.detach().clone()
-        result = original(z, ctx)
-        return result, differs(before, result)
+    def _configure_optimizers(original: Callable, model: Any, optimizers: Any) -> tuple[Any, bool]:
+        before = {name: _settings(opt) for name, opt in optimizers.items()}
+        given = dict(optimizers)
+        result = original(model, optimizers)
+        replaced = set(result) != set(given) or any(result[k] is not given[k] for k in given)
+        after = {name: _settings(opt) for name, opt in result.items()}
+        return result, replaced or differs(before, after)
+
+    @staticmethod
+    def _d_steps_schedule(original: Callable, schedule: Any) -> tuple[Any, bool]:
+        result = original(schedule)
+        return result, result.describe() != schedule.describe()
+
+    @staticmethod
+    def _loss_terms(original: Callable, terms: Any, step: Any) -> tuple[Any, bool]:
+        before = {name: t.detach().clone() for name, t in terms.items()}
+        result = original(terms, step)
+        return result, differs(before, {name: t.detach() for name, t in result.items()})
+
+    @staticmethod
+    def _evaluation_weights(original: Callable, model: Any) -> tuple[Any, bool]:
+        result = original(model)
+        live = model.state_dict()
+        return result, any(not torch.equal(live[k], v) for k, v in result.items() if k in live)
 
     @staticmethod
     def _targets(original: Callable, real: Any, fake: Any, ctx: Any) -> tuple[Any, bool]:
@@ -268,12 +291,6 @@ class HookSpy:
     def _transform_d_input(original: Callable, x: Any, which: str, ctx: Any) -> tuple[Any, bool]:
         before = x.detach().clone()
         result = original(x, which, ctx)
-        return result, differs(before, result)
-
-    @staticmethod
-    def _transform_loss(original: Callable, loss: Any, net: str, ctx: Any) -> tuple[Any, bool]:
-        before = loss.detach().clone()
-        result = original(loss, net, ctx)
         return result, differs(before, result)
 
     def _weights_or_state(self, original: Callable, model: Any, ctx: Any) -> tuple[Any, bool]:

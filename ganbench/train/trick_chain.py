@@ -1,74 +1,162 @@
-"""Composes the user's tricks into one object with every hook point."""
+"""Composes the user's tricks into one object with every hook point.
+
+The chain also notes which step hook points a training step reached, so the
+core can refuse a model whose own ``train_step`` skips a hook a trick of the
+run relies on (the trick would be recorded but do nothing).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
-from ganbench.trick import Net, Trick, Which
+from ganbench.trick import STEP_HOOK_POINTS, Trick, Which
 
 if TYPE_CHECKING:
+    from ganbench.latent import LatentPrior
     from ganbench.model import GANModel
-    from ganbench.train.context import StepContext
+    from ganbench.train.schedule import DStepSchedule
+    from ganbench.train.step import StepContext, StepTensors
 
 
 class TrickChain:
-    """Calls each trick's hook in order; the output of one feeds the next."""
+    """Calls each trick's hook in order; the output of one feeds the next.
 
-    def __init__(self, tricks: Sequence[Trick] = ()) -> None:
+    Attributes:
+        tricks: the tricks, in the user's order.
+        reached: the step hook points called since :meth:`clear_reached`.
+    """
+
+    def __init__(self, tricks: Sequence[Trick] | TrickChain = ()) -> None:
         self.tricks = list(tricks)
+        self.reached: set[str] = set()
 
+    def __iter__(self) -> Iterator[Trick]:
+        return iter(self.tricks)
+
+    def __len__(self) -> int:
+        return len(self.tricks)
+
+    def __getitem__(self, index: int) -> Trick:
+        return self.tricks[index]
+
+    # -- build ---------------------------------------------------------------
+    def transform_model(self, model: GANModel) -> None:
+        for trick in self.tricks:
+            trick.transform_model(model)
+
+    def latent_prior(self, prior: LatentPrior, model: GANModel) -> LatentPrior:
+        for trick in self.tricks:
+            prior = trick.latent_prior(prior, model)
+        return prior
+
+    # -- set-up --------------------------------------------------------------
     def init_weights(self, model: GANModel) -> None:
         for trick in self.tricks:
             trick.init_weights(model)
 
     def configure_optimizers(
-        self, model: GANModel, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer
-    ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        self, model: GANModel, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.optim.Optimizer]:
         for trick in self.tricks:
-            opt_g, opt_d = trick.configure_optimizers(model, opt_g, opt_d)
-        return opt_g, opt_d
+            optimizers = dict(trick.configure_optimizers(model, dict(optimizers)))
+        return optimizers
 
-    def d_steps_per_g_step(self, n: int) -> int:
+    def d_steps_schedule(self, schedule: DStepSchedule) -> DStepSchedule:
         for trick in self.tricks:
-            n = int(trick.d_steps_per_g_step(n))
-        if n < 1:
-            raise ValueError(f"D steps per G step must be at least 1, tricks made it {n}")
-        return n
+            schedule = trick.d_steps_schedule(schedule)
+        return schedule
 
-    def sample_latent(self, z: Tensor | None, ctx: StepContext) -> Tensor | None:
-        if z is None:
-            return None
+    def before_training(self, model: GANModel, ctx: StepContext) -> None:
         for trick in self.tricks:
-            z = trick.sample_latent(z, ctx)
-        return z
+            trick.before_training(model, ctx)
 
+    # -- the step --------------------------------------------------------------
     def targets(self, real: Tensor, fake: Tensor, ctx: StepContext) -> tuple[Tensor, Tensor]:
+        self.reached.add("targets")
         for trick in self.tricks:
             real, fake = trick.targets(real, fake, ctx)
         return real, fake
 
     def transform_d_input(self, x: Tensor, which: Which, ctx: StepContext) -> Tensor:
+        self.reached.add("transform_d_input")
         for trick in self.tricks:
             x = trick.transform_d_input(x, which, ctx)
         return x
 
-    def transform_loss(self, loss: Tensor, net: Net, ctx: StepContext) -> Tensor:
+    def loss_terms(self, terms: dict[str, Tensor], step: StepTensors) -> dict[str, Tensor]:
+        self.reached.add("loss_terms")
         for trick in self.tricks:
-            loss = trick.transform_loss(loss, net, ctx)
-        return loss
+            terms = dict(trick.loss_terms(dict(terms), step))
+        return terms
 
     def after_d_step(self, model: GANModel, ctx: StepContext) -> None:
+        self.reached.add("after_d_step")
         for trick in self.tricks:
             trick.after_d_step(model, ctx)
 
     def after_g_step(self, model: GANModel, ctx: StepContext) -> None:
+        self.reached.add("after_g_step")
         for trick in self.tricks:
             trick.after_g_step(model, ctx)
 
     def end_of_step(self, model: GANModel, ctx: StepContext) -> None:
         for trick in self.tricks:
             trick.end_of_step(model, ctx)
+
+    def clear_reached(self) -> None:
+        """Forget which step hook points were reached."""
+        self.reached = set()
+
+    def unreached(self) -> list[tuple[Trick, str]]:
+        """(trick, hook point) pairs the tricks use that no step since the last clear reached."""
+        return [
+            (trick, point)
+            for trick in self.tricks
+            for point in trick_step_hooks(trick)
+            if point not in self.reached
+        ]
+
+    # -- evaluation --------------------------------------------------------------
+    def evaluation_weights(self, model: GANModel) -> dict[str, Tensor]:
+        weights: dict[str, Tensor] = {}
+        for trick in self.tricks:
+            weights.update(trick.evaluation_weights(model))
+        return weights
+
+    @contextmanager
+    def evaluated(self, model: GANModel) -> Iterator[None]:
+        """The block sees the weights evaluation uses (EMA); the live ones come back after."""
+        with swapped_weights(model, self.evaluation_weights(model)):
+            yield
+
+
+def trick_step_hooks(trick: Trick) -> tuple[str, ...]:
+    """The step hook points ``trick`` declares."""
+    return tuple(p for p in getattr(trick, "hook_points", ()) if p in STEP_HOOK_POINTS)
+
+
+@contextmanager
+def swapped_weights(model: torch.nn.Module, weights: Mapping[str, Tensor]) -> Iterator[None]:
+    """Copy ``weights`` into ``model``'s tensors of those names for the block, then restore."""
+    if not weights:
+        yield
+        return
+    state = model.state_dict()
+    unknown = sorted(set(weights) - set(state))
+    if unknown:
+        raise KeyError(f"evaluation weights name tensors the model lacks: {', '.join(unknown[:3])}")
+    live = {name: state[name].detach().clone() for name in weights}
+    with torch.no_grad():
+        for name, value in weights.items():
+            state[name].copy_(value)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for name, value in live.items():
+                state[name].copy_(value)

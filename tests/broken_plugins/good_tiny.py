@@ -44,10 +44,10 @@ class TinyGAN(GANModel):
         return logits if self.disc_width != 1 else logits.squeeze(1)
 
     def configure_optimizers(self):
-        return (
-            torch.optim.Adam(self.generator.parameters(), lr=1e-3),
-            torch.optim.Adam(self.discriminator.parameters(), lr=1e-3),
-        )
+        return {
+            "g": torch.optim.Adam(self.generator.parameters(), lr=1e-3),
+            "d": torch.optim.Adam(self.discriminator.parameters(), lr=1e-3),
+        }
 
 
 def _spec(name: str, build) -> ModelSpec:

@@ -2,18 +2,20 @@
 
 * ``nan-gan``: from generator step 3 on, the discriminator's logits are NaN,
   so the standard step's D loss is NaN at step 3.
-* ``inf-gan``: at generator step 5, the discriminator's logits seen by the
-  generator update are scaled by 1e30; the least-squares loss squares them
+* ``inf-gan``: from generator step 5 on, the discriminator's logits in the
+  generator's loss are scaled by 1e30; the least-squares loss squares them
   and overflows float32, so G's loss is +inf (infinite, not NaN) while D's
   loss stays finite.
 
-Both train with the standard D and G updates, so divergence is detected by
-the real train loop on real losses, not faked in a returned dict.
+Both train with the core's standard D and G updates, so divergence is
+detected by the real train loop on real losses, not faked in a returned dict.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -25,19 +27,18 @@ from ganbench.api import (
     GANModel,
     ModelSpec,
     StepContext,
+    StepTensors,
     TaskKind,
-    discriminator_step,
-    generator_step,
 )
 
 
 class BrokenAtStep(GANModel):
-    """A small MLP GAN whose discriminator breaks from step ``break_at`` on."""
+    """A small MLP GAN that breaks from generator step ``break_at`` on."""
 
     latent_dim = 8
     break_at = 3
 
-    def __init__(self, info: DataInfo) -> None:
+    def __init__(self, info: DataInfo, params: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         self.shape = tuple(info.shape)
         size = math.prod(self.shape)
@@ -50,23 +51,17 @@ class BrokenAtStep(GANModel):
     def generate(self, z: Tensor | None, cond: Batch) -> Tensor:
         return self.generator(z).view(z.shape[0], *self.shape)
 
-    def healthy_logits(self, x: Tensor) -> Tensor:
+    def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
         return self.discriminator(x.flatten(1)).squeeze(1)
 
-    def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
-        logits = self.healthy_logits(x)
-        return self.break_logits(logits) if self.broken else logits
-
-    def break_logits(self, logits: Tensor) -> Tensor:
-        raise NotImplementedError
-
-    def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-        return (
-            torch.optim.Adam(self.generator.parameters(), lr=1e-3),
-            torch.optim.Adam(self.discriminator.parameters(), lr=1e-3),
-        )
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {
+            "g": torch.optim.Adam(self.generator.parameters(), lr=1e-3),
+            "d": torch.optim.Adam(self.discriminator.parameters(), lr=1e-3),
+        }
 
     def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
+        """The standard step, noting first whether this step is a broken one."""
         self.broken = ctx.step >= self.break_at
         return super().train_step(batch, ctx)
 
@@ -75,24 +70,19 @@ class NaNGAN(BrokenAtStep):
     loss = "non-saturating"
     break_at = 3
 
-    def break_logits(self, logits: Tensor) -> Tensor:
-        return logits + float("nan")
+    def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
+        logits = super().discriminate(x, cond)
+        return logits + float("nan") if self.broken else logits
 
 
 class InfGAN(BrokenAtStep):
     loss = "least-squares"
     break_at = 5
 
-    def break_logits(self, logits: Tensor) -> Tensor:
-        return logits * 1e30  # squared by the loss: beyond float32, so +inf
-
-    def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
-        # Only the generator update sees the broken logits: D's loss stays finite.
-        self.broken = False
-        loss_d = discriminator_step(self, batch, ctx)
-        self.broken = ctx.step >= self.break_at
-        loss_g = generator_step(self, batch, ctx)
-        return {"loss_d": loss_d, "loss_g": loss_g}
+    def g_loss_terms(self, step: StepTensors) -> dict[str, Tensor]:
+        # Only the generator's loss sees the broken logits: D's loss stays finite.
+        logits = step.fake_logits * 1e30 if self.broken else step.fake_logits
+        return {"adversarial": self.adversarial_loss.g_loss(logits)}  # squared: +inf
 
 
 def _spec(name: str, build, description: str) -> ModelSpec:

@@ -7,7 +7,7 @@ parameters let each hook visibly change training, one at a time:
   targets by it (one-sided label smoothing, Salimans et al. 2016, at 0.9);
 * ``noise`` (float, 0.0): ``transform_d_input`` adds N(0, noise^2) to every D
   input (instance noise, Sønderby et al. 2016);
-* ``d_steps`` (int, 0 = keep): ``d_steps_per_g_step`` returns it;
+* ``d_steps`` (int, 0 = keep): ``d_steps_schedule`` returns a schedule with that base;
 * ``freeze`` (bool): ``configure_optimizers`` swaps in SGD with learning rate 0;
 * ``stop_after`` (int, 0 = never): ``end_of_step`` requests a stop once that
   many generator steps are done.
@@ -27,7 +27,17 @@ import torch
 from torch import Tensor
 
 import ganbench
-from ganbench.api import HOOK_POINTS, GANModel, StepContext, Trick, TrickParam, TrickSpec
+from ganbench.api import (
+    HOOK_POINTS,
+    DStepSchedule,
+    GANModel,
+    LatentPrior,
+    StepContext,
+    StepTensors,
+    Trick,
+    TrickParam,
+    TrickSpec,
+)
 
 NAME = "recording"
 
@@ -67,27 +77,33 @@ class RecordingTrick(Trick):
         )
         self.counts[hook] += 1
 
+    def transform_model(self, model: GANModel) -> None:
+        self._record("transform_model", None)
+
+    def latent_prior(self, prior: LatentPrior, model: GANModel) -> LatentPrior:
+        self._record("latent_prior", None)
+        return prior
+
     def init_weights(self, model: GANModel) -> None:
         self._record("init_weights", None)
 
     def configure_optimizers(
-        self, model: GANModel, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer
-    ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+        self, model: GANModel, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.optim.Optimizer]:
         self._record("configure_optimizers", None)
         if self.freeze:
-            return (
-                torch.optim.SGD(model.generator.parameters(), lr=0.0),
-                torch.optim.SGD(model.discriminator.parameters(), lr=0.0),
-            )
-        return opt_g, opt_d
+            return {
+                "g": torch.optim.SGD(model.generator.parameters(), lr=0.0),
+                "d": torch.optim.SGD(model.discriminator.parameters(), lr=0.0),
+            }
+        return optimizers
 
-    def d_steps_per_g_step(self, n: int) -> int:
-        self._record("d_steps_per_g_step", None)
-        return self.d_steps or n
+    def d_steps_schedule(self, schedule: DStepSchedule) -> DStepSchedule:
+        self._record("d_steps_schedule", None)
+        return schedule.with_base(self.d_steps) if self.d_steps else schedule
 
-    def sample_latent(self, z: Tensor, ctx: StepContext) -> Tensor:
-        self._record("sample_latent", ctx)
-        return z
+    def before_training(self, model: GANModel, ctx: StepContext) -> None:
+        self._record("before_training", None)
 
     def targets(self, real: Tensor, fake: Tensor, ctx: StepContext) -> tuple[Tensor, Tensor]:
         self._record("targets", ctx)
@@ -98,9 +114,9 @@ class RecordingTrick(Trick):
         self._record("transform_d_input", ctx, which)
         return x + self.noise * torch.randn_like(x) if self.noise > 0 else x
 
-    def transform_loss(self, loss: Tensor, net: str, ctx: StepContext) -> Tensor:
-        self._record("transform_loss", ctx, net)
-        return loss
+    def loss_terms(self, terms: dict[str, Tensor], step: StepTensors) -> dict[str, Tensor]:
+        self._record("loss_terms", step.ctx, step.net)
+        return terms
 
     def after_d_step(self, model: GANModel, ctx: StepContext) -> None:
         self._record("after_d_step", ctx)
@@ -112,6 +128,10 @@ class RecordingTrick(Trick):
         self._record("end_of_step", ctx)
         if self.stop_after and ctx.step + 1 >= self.stop_after:
             ctx.stop_requested = True
+
+    def evaluation_weights(self, model: GANModel) -> dict[str, Tensor]:
+        self._record("evaluation_weights", None)
+        return {}
 
     def state_dict(self) -> dict[str, Any]:
         return {"counts": dict(self.counts)}

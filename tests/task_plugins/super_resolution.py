@@ -15,32 +15,24 @@ interface serves the super-resolution task kind (no latent: ``latent_dim = 0``).
   layers to one logit (the sigmoid is folded into the loss).
 * Section 2.2, perceptual loss (eq. 3): content loss + 1e-3 x adversarial loss.
   The content loss here is the pixel MSE of the paper's SRGAN-MSE variant
-  (section 3.4; the VGG variants need ImageNet weights). This is the
-  overridden G step of :meth:`TinySRGAN.train_step`; D uses the standard step.
+  (section 3.4; the VGG variants need ImageNet weights). These are the two G
+  loss terms of :meth:`TinySRGAN.g_loss_terms`; the update itself, D's and
+  G's, is the core's standard one.
 * Section 3.2: Adam with beta1 0.9, learning rate 1e-4.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 import ganbench
-from ganbench.api import (
-    LOSSES,
-    Batch,
-    DataInfo,
-    GANModel,
-    ModelSpec,
-    StepContext,
-    TaskKind,
-    alternating_updates,
-    discriminator_step,
-)
+from ganbench.api import Batch, DataInfo, GANModel, ModelSpec, StepTensors, TaskKind
 
 WIDTH = 16
 #: Weight of the adversarial term in the perceptual loss (eq. 3).
@@ -146,7 +138,7 @@ class TinySRGAN(GANModel):
     latent_dim = 0  # the generator is a deterministic function of the low-res input
     loss = "non-saturating"
 
-    def __init__(self, info: DataInfo) -> None:
+    def __init__(self, info: DataInfo, params: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         factor = upscale_factor(info)
         assert factor is not None
@@ -160,35 +152,15 @@ class TinySRGAN(GANModel):
     def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
         return self.discriminator(x)
 
-    def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return self.adam_optimizers(lr=1e-4, betas=(0.9, 0.999))
 
-    def perceptual_g_step(self, batch: Batch, ctx: StepContext) -> tuple[Tensor, Tensor]:
-        """One G update on content + 1e-3 x adversarial loss; returns (total, content).
-
-        Hook points as in the standard G step: ``sample_latent`` (a no-op
-        without z), ``transform_d_input`` ("fake"), ``transform_loss`` ("g"),
-        ``after_g_step``.
-        """
-        hooks = ctx.hooks
-        z = hooks.sample_latent(self.sample_latent(len(batch), ctx.device), ctx)
-        fake = self.generate(z, batch)
-        logits = self.discriminate(hooks.transform_d_input(fake, "fake", ctx), batch)
-        content = F.mse_loss(fake, batch.x)
-        loss_g = content + ADVERSARIAL_WEIGHT * LOSSES[self.loss].g_loss(logits)
-        loss_g = hooks.transform_loss(loss_g, "g", ctx)
-        ctx.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        ctx.opt_g.step()
-        hooks.after_g_step(self, ctx)
-        return loss_g.detach(), content.detach()
-
-    def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
-        """``ctx.d_steps`` standard D updates, then the perceptual-loss G update."""
-        loss_d, (loss_g, content) = alternating_updates(
-            batch, ctx, lambda b, c: discriminator_step(self, b, c), self.perceptual_g_step
-        )
-        return {"loss_d": loss_d, "loss_g": loss_g, "loss_content": content}
+    def g_loss_terms(self, step: StepTensors) -> dict[str, Tensor]:
+        """The perceptual loss (eq. 3): pixel-MSE content + 1e-3 x adversarial."""
+        return {
+            "content": F.mse_loss(step.fake, step.batch.x),
+            "adversarial": ADVERSARIAL_WEIGHT * self.adversarial_loss.g_loss(step.fake_logits),
+        }
 
 
 @ganbench.hookimpl

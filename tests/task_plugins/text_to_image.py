@@ -13,34 +13,27 @@ to prove the model interface serves the text-to-image task kind.
 * Section 4.1 (GAN-CLS, "matching-aware discriminator", algorithm 1): D also
   sees real images with mismatched text, labelled fake, so it must judge
   whether image and text match, not only realism:
-  ``L_D = log D(x, h) + (log(1 - D(x, h_wrong)) + log(1 - D(G(z, h), h))) / 2``.
-  This is the overridden :meth:`TinyGanIntCls.train_step`; it calls every
-  trick hook point in the standard places. Mismatched captions are the batch's
-  captions rolled by one; rows whose rolled caption equals their own (same
-  class) are left out, as a same-class caption is not a mismatch.
+  ``L_D = log D(x, h) + (log(1 - D(x, h_wrong)) + log(1 - D(G(z, h), h))) / 2``,
+  i.e. half the adversarial loss on (real, fake) pairs plus half of it on
+  (real, mismatched) pairs: the two D loss terms of
+  :meth:`TinyGanIntCls.d_loss_terms`; the update itself is the core's. G's
+  objective is unchanged. Mismatched captions are the batch's captions rolled
+  by one; rows whose rolled caption equals their own (same class) are left
+  out, as a same-class caption is not a mismatch.
 * Section 5: Adam, learning rate 2e-4, beta1 0.5.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 import ganbench
-from ganbench.api import (
-    Batch,
-    DataInfo,
-    GANModel,
-    ModelSpec,
-    StepContext,
-    TaskKind,
-    alternating_updates,
-    generator_step,
-)
+from ganbench.api import Batch, DataInfo, GANModel, ModelSpec, StepTensors, TaskKind
 
 #: Width of the compressed text embedding (the paper's 128, scaled down).
 TEXT_PROJECTION = 8
@@ -131,9 +124,9 @@ class TinyGanIntCls(GANModel):
 
     task = TaskKind.TEXT_TO_IMAGE
     latent_dim = LATENT_DIM
-    loss = "non-saturating"  # the G loss generator_step uses
+    loss = "non-saturating"
 
-    def __init__(self, info: DataInfo) -> None:
+    def __init__(self, info: DataInfo, params: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         assert info.text_dim is not None
         channels, size = info.shape[0], info.shape[-1]
@@ -152,50 +145,30 @@ class TinyGanIntCls(GANModel):
     def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
         return self.discriminator(x, self._text(cond))
 
-    def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return self.adam_optimizers()
 
-    def matching_aware_d_step(self, batch: Batch, ctx: StepContext) -> Tensor:
-        """One GAN-CLS discriminator update; returns the (detached) D loss.
+    def d_loss_terms(self, step: StepTensors) -> dict[str, Tensor]:
+        """GAN-CLS: half the loss on (real, fake), half on (real, mismatched text).
 
-        Hook points in the order of the standard D step: ``sample_latent``,
-        ``transform_d_input`` (real, fake), ``targets``, ``transform_loss``
-        ("d"), ``after_d_step``. The mismatched pair reuses the transformed
-        real input: it is the same real image, only its caption changes.
+        The mismatched pair reuses what D saw of the reals (after
+        ``transform_d_input``): the same real images, only their captions change;
+        mismatched pairs are negatives, so they take the fake targets.
         """
-        hooks = ctx.hooks
-        z = hooks.sample_latent(self.sample_latent(len(batch), ctx.device), ctx)
-        with torch.no_grad():
-            fake = self.generate(z, batch)
-        real_in = hooks.transform_d_input(batch.x, "real", ctx)
-        fake_in = hooks.transform_d_input(fake, "fake", ctx)
-        wrong_text, mismatched = mismatched_text(self._text(batch))
-        real_logits = self.discriminate(real_in, batch)
-        fake_logits = self.discriminate(fake_in, batch)
-        wrong_logits = self.discriminate(real_in, replace(batch, text=wrong_text))
-        real_t, fake_t = hooks.targets(
-            torch.ones_like(real_logits), torch.zeros_like(fake_logits), ctx
-        )
-        # Mismatched pairs are negatives: they take the fake targets (after any smoothing).
-        wrong_terms = F.binary_cross_entropy_with_logits(wrong_logits, fake_t, reduction="none")
-        wrong_loss = (wrong_terms * mismatched).sum() / mismatched.sum().clamp(min=1)
-        loss_d = F.binary_cross_entropy_with_logits(real_logits, real_t) + 0.5 * (
-            F.binary_cross_entropy_with_logits(fake_logits, fake_t) + wrong_loss
-        )
-        loss_d = hooks.transform_loss(loss_d, "d", ctx)
-        ctx.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        ctx.opt_d.step()
-        hooks.after_d_step(self, ctx)
-        return loss_d.detach()
-
-    def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
-        """``ctx.d_steps`` matching-aware D updates, then the standard G update."""
-        # G's objective is unchanged by GAN-CLS: fool D with the right caption.
-        loss_d, loss_g = alternating_updates(
-            batch, ctx, self.matching_aware_d_step, lambda b, c: generator_step(self, b, c)
-        )
-        return {"loss_d": loss_d, "loss_g": loss_g}
+        loss, real = self.adversarial_loss, step.real_logits
+        real_t, fake_t = step.real_targets, step.fake_targets
+        wrong_text, mismatched = mismatched_text(self._text(step.batch))
+        wrong = self.discriminate(step.real_in, replace(step.batch, text=wrong_text))
+        m = mismatched.nonzero().squeeze(1)
+        # A batch of one class has no mismatched pair: the term is zero (still logged).
+        if len(m):
+            wrong_loss = loss.d_loss(real[m], wrong[m], real_t[m], fake_t[m])
+        else:
+            wrong_loss = wrong.sum() * 0
+        return {
+            "adversarial": 0.5 * loss.d_loss(real, step.fake_logits, real_t, fake_t),
+            "mismatched": 0.5 * wrong_loss,
+        }
 
 
 @ganbench.hookimpl

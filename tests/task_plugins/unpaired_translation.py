@@ -13,40 +13,42 @@ discriminators, no latent).
   logit per patch; the patch logits are averaged into the one logit per image
   that ``GANModel.discriminate`` returns.
 * Section 3.3 / 4: full objective = least-squares adversarial losses for both
-  directions + lambda (10) x the L1 cycle-consistency losses
-  ``|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|``; D's objective halved (the
-  least-squares D loss already carries the 1/2). Adam, learning rate 2e-4,
-  beta1 0.5. Left out for brevity: the identity loss and the 50-image history
-  buffer of generated images.
+  directions + lambda (10, parameter ``cycle``) x the L1 cycle-consistency
+  losses ``|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|``, + optionally the
+  identity loss of section 5.2 ``|G_AB(b) - b| + |G_BA(a) - a|`` (parameter
+  ``identity``; the authors' code weights it 0.5 x lambda = 5; off by
+  default here, as it fights a translation that inverts colours). D's objective
+  is halved (the least-squares D loss already carries the 1/2). Adam,
+  learning rate 2e-4, beta1 0.5, one optimizer for both generators and one
+  for both discriminators (as the authors' code). Left out for brevity: the
+  50-image history buffer of generated images.
 
 ``x`` is domain B and ``source`` domain A: :meth:`TinyCycleGAN.generate` is
-G_AB, :meth:`TinyCycleGAN.discriminate` is D_B, so the standard evaluation
-scores translated images against real domain-B images.
+G_AB, :meth:`TinyCycleGAN.discriminate` is D_B, so the core's standard update
+trains the (G_AB, D_B) pair with every trick hook point at its place, and the
+standard evaluation scores translated images against real domain-B images.
+The (G_BA, D_A) pair and the cycle and identity terms are extra loss terms
+(:meth:`TinyCycleGAN.d_loss_terms`, :meth:`TinyCycleGAN.g_loss_terms`); D_A's
+inputs go through ``transform_d_input`` too and take the same ``targets``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 import ganbench
-from ganbench.api import (
-    LOSSES,
-    Batch,
-    DataInfo,
-    GANModel,
-    ModelSpec,
-    StepContext,
-    TaskKind,
-    alternating_updates,
-)
+from ganbench.api import Batch, DataInfo, GANModel, ModelSpec, Param, StepTensors, TaskKind
 
 WIDTH = 16
-#: Weight of the cycle-consistency loss (section 4, lambda = 10).
-CYCLE_WEIGHT = 10.0
+PARAMS = (
+    Param("cycle", float, 10.0, "weight lambda of the cycle-consistency loss (section 4)"),
+    Param("identity", float, 0.0, "weight of the identity loss (section 5.2; authors' code 5)"),
+)
 
 
 def check_fits(info: DataInfo) -> str | None:
@@ -124,11 +126,13 @@ class TinyCycleGAN(GANModel):
     latent_dim = 0  # translation is deterministic given the input image
     loss = "least-squares"
 
-    def __init__(self, info: DataInfo) -> None:
+    def __init__(self, info: DataInfo, params: Mapping[str, Any] | None = None) -> None:
         super().__init__()
+        values = {p.name: p.default for p in PARAMS} | dict(params or {})
+        self.cycle_weight, self.identity_weight = float(values["cycle"]), float(values["identity"])
         channels = info.shape[0]
-        # Containers, so that parameters(), state_dict() and the runner's
-        # checkpoints see both networks of each role.
+        # Containers, so that parameters(), state_dict(), the optimizers and the
+        # tricks acting on G or D (EMA, spectral norm) see both networks of each role.
         self.generator = nn.ModuleDict(
             {"a_to_b": TranslationGenerator(channels), "b_to_a": TranslationGenerator(channels)}
         )
@@ -137,82 +141,51 @@ class TinyCycleGAN(GANModel):
         )
 
     @staticmethod
-    def _domain_a(cond: Batch) -> Tensor:
+    def _domains(cond: Batch) -> tuple[Tensor, Tensor]:
         assert cond.source is not None, "CycleGAN needs domain-A images (source) in the batch"
-        return cond.source
+        return cond.source, cond.x
 
     def generate(self, z: Tensor | None, cond: Batch) -> Tensor:
-        return self.generator["a_to_b"](self._domain_a(cond))
+        return self.generator["a_to_b"](self._domains(cond)[0])
 
     def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
         return self.discriminator["b"](x)
 
-    def configure_optimizers(self) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return self.adam_optimizers()
 
-    def d_step(self, batch: Batch, ctx: StepContext) -> Tensor:
-        """One update of D_B and D_A together; returns the (detached) D loss.
+    def _judge_a(self, x: Tensor, which: str, step: StepTensors) -> Tensor:
+        """D_A's logits on domain-A images, after ``transform_d_input`` as D_B's inputs."""
+        return self.discriminator["a"](step.ctx.hooks.transform_d_input(x, which, step.ctx))
 
-        Hook points: ``sample_latent`` (a no-op without z), then
-        ``transform_d_input`` for real and fake of domain B, then of domain A,
-        ``targets`` (shared by both discriminators), ``transform_loss`` ("d"),
-        ``after_d_step``.
-        """
-        hooks = ctx.hooks
-        loss_fn = LOSSES[self.loss]
-        a, b = self._domain_a(batch), batch.x
-        hooks.sample_latent(self.sample_latent(len(batch), ctx.device), ctx)
+    def d_loss_terms(self, step: StepTensors) -> dict[str, Tensor]:
+        """D_B's loss (the core's pair) and D_A's, on the same targets."""
+        loss, (a, b) = self.adversarial_loss, self._domains(step.batch)
         with torch.no_grad():
-            fake_b = self.generator["a_to_b"](a)
             fake_a = self.generator["b_to_a"](b)
-        real_b_in = hooks.transform_d_input(b, "real", ctx)
-        fake_b_in = hooks.transform_d_input(fake_b, "fake", ctx)
-        real_a_in = hooks.transform_d_input(a, "real", ctx)
-        fake_a_in = hooks.transform_d_input(fake_a, "fake", ctx)
-        d_b, d_a = self.discriminator["b"], self.discriminator["a"]
-        real_b, fake_b_logits = d_b(real_b_in), d_b(fake_b_in)
-        real_a, fake_a_logits = d_a(real_a_in), d_a(fake_a_in)
-        real_t, fake_t = hooks.targets(
-            torch.ones_like(real_b), torch.zeros_like(fake_b_logits), ctx
-        )
-        loss_d = loss_fn.d_loss(real_b, fake_b_logits, real_t, fake_t) + loss_fn.d_loss(
-            real_a, fake_a_logits, real_t, fake_t
-        )
-        loss_d = hooks.transform_loss(loss_d, "d", ctx)
-        ctx.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        ctx.opt_d.step()
-        hooks.after_d_step(self, ctx)
-        return loss_d.detach()
+        real_a, fake_a = self._judge_a(a, "real", step), self._judge_a(fake_a, "fake", step)
+        targets = (step.real_targets, step.fake_targets)
+        return {
+            "adversarial": loss.d_loss(step.real_logits, step.fake_logits, *targets),
+            "adversarial_a": loss.d_loss(real_a, fake_a, *targets),
+        }
 
-    def g_step(self, batch: Batch, ctx: StepContext) -> tuple[Tensor, Tensor]:
-        """One update of both generators; returns (total loss, cycle loss), detached.
-
-        Hook points: ``sample_latent``, ``transform_d_input`` ("fake") for each
-        direction, ``transform_loss`` ("g"), ``after_g_step``.
-        """
-        hooks = ctx.hooks
-        loss_fn = LOSSES[self.loss]
-        a, b = self._domain_a(batch), batch.x
-        hooks.sample_latent(self.sample_latent(len(batch), ctx.device), ctx)
+    def g_loss_terms(self, step: StepTensors) -> dict[str, Tensor]:
+        """Both directions' adversarial losses, cycle consistency (eq. 2), identity."""
+        loss, (a, b) = self.adversarial_loss, self._domains(step.batch)
         g_ab, g_ba = self.generator["a_to_b"], self.generator["b_to_a"]
-        fake_b, fake_a = g_ab(a), g_ba(b)
-        adversarial = loss_fn.g_loss(
-            self.discriminator["b"](hooks.transform_d_input(fake_b, "fake", ctx))
-        ) + loss_fn.g_loss(self.discriminator["a"](hooks.transform_d_input(fake_a, "fake", ctx)))
-        # Cycle consistency (eq. 2) is what makes unpaired training well posed.
-        cycle = F.l1_loss(g_ba(fake_b), a) + F.l1_loss(g_ab(fake_a), b)
-        loss_g = hooks.transform_loss(adversarial + CYCLE_WEIGHT * cycle, "g", ctx)
-        ctx.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        ctx.opt_g.step()
-        hooks.after_g_step(self, ctx)
-        return loss_g.detach(), cycle.detach()
-
-    def train_step(self, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
-        """``ctx.d_steps`` updates of both discriminators, then of both generators."""
-        loss_d, (loss_g, cycle) = alternating_updates(batch, ctx, self.d_step, self.g_step)
-        return {"loss_d": loss_d, "loss_g": loss_g, "loss_cycle": cycle}
+        fake_b, fake_a = step.fake, g_ba(b)  # step.fake is G_AB(a), with gradients
+        terms = {
+            "adversarial": loss.g_loss(step.fake_logits),
+            "adversarial_a": loss.g_loss(self._judge_a(fake_a, "fake", step)),
+            # Cycle consistency is what makes unpaired training well posed.
+            "cycle": self.cycle_weight * (F.l1_loss(g_ba(fake_b), a) + F.l1_loss(g_ab(fake_a), b)),
+        }
+        if self.identity_weight:
+            terms["identity"] = self.identity_weight * (
+                F.l1_loss(g_ab(b), b) + F.l1_loss(g_ba(a), a)
+            )
+        return terms
 
 
 @ganbench.hookimpl
@@ -228,5 +201,6 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
             "scaled down (test-only)",
             description="test-only tiny CycleGAN: two translators, two PatchGAN Ds, cycle loss",
             check=check_fits,
+            params=PARAMS,
         )
     )
