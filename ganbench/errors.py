@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class GanbenchError(Exception):
@@ -48,3 +51,23 @@ class InceptionWeightsMissingError(GanbenchError):
 
 class InceptionWeightsInvalidError(GanbenchError):
     """A file given as Inception-v3 weights is not one of the known weights files."""
+
+
+def call_plugin(
+    what: str,
+    fn: Callable[..., T],
+    *args: Any,
+    error: type[GanbenchError] = PluginContractError,
+) -> T:
+    """``fn(*args)`` from a plugin; any failure but a :class:`GanbenchError` becomes one line.
+
+    The line is ``"<what>: <ExceptionType>: <message>"`` (for example
+    ``"metric 'fid' failed: ValueError: ..."``), raised as ``error`` without
+    the plugin's traceback: the user sees which plugin broke and how.
+    """
+    try:
+        return fn(*args)
+    except GanbenchError:
+        raise
+    except Exception as exc:
+        raise error(f"{what}: {type(exc).__name__}: {exc}") from None

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from ganbench.data.types import DataInfo, GanDataset
-from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
+from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError, call_plugin
 from ganbench.model import GANModel
 from ganbench.specs import ModelSpec, Param, TrickSpec
 from ganbench.train.losses import LOSSES, AdversarialLoss
@@ -51,16 +51,16 @@ def _convert(owner: str, param: Param, raw: str) -> Any:
     return value
 
 
-def parse_params(owner: str, params: Sequence[Param], text: str) -> dict[str, Any]:
+def parse_params(kind: str, name: str, params: Sequence[Param], text: str) -> dict[str, Any]:
     """The parameter part of ``NAME:VALUE`` or ``NAME:key=value,...`` (defaults filled in).
 
-    ``owner`` names the plugin in errors (``"trick 'ema'"``).
+    ``kind`` and ``name`` name the plugin in errors (``"trick"``, ``"ema"``).
     """
+    owner = f"{kind} {name!r}"
     by_name = {p.name: p for p in params}
     values = {p.name: p.default for p in params}
     if not text:
         return values
-    name = owner.split("'")[1] if "'" in owner else owner
     for i, part in enumerate(text.split(",")):
         key, eq, raw = part.partition("=")
         if not eq:
@@ -88,26 +88,19 @@ def parse_trick(text: str, registry: Any) -> tuple[TrickSpec, dict[str, Any]]:
     """``name``, ``name:value`` or ``name:key=value,key=value`` -> (spec, params)."""
     name, rest = split_name(text)
     spec = registry.trick(name)
-    return spec, parse_params(f"trick {spec.name!r}", spec.params, rest)
+    return spec, parse_params("trick", spec.name, spec.params, rest)
 
 
 def parse_model(text: str, registry: Any) -> tuple[ModelSpec, dict[str, Any]]:
     """``--plugin`` text -> (spec, params)."""
     name, rest = split_name(text)
     spec = registry.model(name)
-    return spec, parse_params(f"model {spec.name!r}", spec.params, rest)
+    return spec, parse_params("model", spec.name, spec.params, rest)
 
 
 def build_trick(spec: TrickSpec, params: Mapping[str, Any]) -> Trick:
     """``spec.build(params)``, checked: a Trick overriding only the hook points it declares."""
-    try:
-        trick = spec.build(dict(params))
-    except GanbenchError:
-        raise
-    except Exception as exc:
-        raise PluginContractError(
-            f"trick {spec.name!r} failed to build: {type(exc).__name__}: {exc}"
-        ) from None
+    trick = call_plugin(f"trick {spec.name!r} failed to build", spec.build, dict(params))
     if not isinstance(trick, Trick):
         raise PluginContractError(
             f"trick {spec.name!r}: build() returned {type(trick).__name__}, not a Trick"
@@ -205,16 +198,14 @@ def build_model(
     """
     info = dataset.info
     if params is None:
-        params = parse_params(f"model {model_spec.name!r}", model_spec.params, "")
-    try:
-        model = call_build(model_spec, info, params)
-    except GanbenchError:
-        raise
-    except Exception as exc:
-        raise PluginContractError(
-            f"model {model_spec.name!r} failed to build for dataset {info.name!r}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
+        params = parse_params("model", model_spec.name, model_spec.params, "")
+    model = call_plugin(
+        f"model {model_spec.name!r} failed to build for dataset {info.name!r}",
+        call_build,
+        model_spec,
+        info,
+        params,
+    )
     if not isinstance(model, GANModel):
         raise PluginContractError(
             f"model {model_spec.name!r}: build() returned {type(model).__name__}, not a GANModel"
@@ -273,15 +264,12 @@ def check_step_reaches_hooks(
             next_batch=lambda: batch,
         )
         trial_model.train()
-        try:
-            trial_model.train_step(batch, ctx)
-        except GanbenchError:
-            raise
-        except Exception as exc:
-            raise PluginContractError(
-                f"model {name!r}: a training step with the run's tricks failed: "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
+        call_plugin(
+            f"model {name!r}: a training step with the run's tricks failed",
+            trial_model.train_step,
+            batch,
+            ctx,
+        )
     missing = trial.unreached()
     if missing:
         trick, point = missing[0]

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from ganbench.data.types import DatasetOptions, GanDataset
-from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
+from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError, call_plugin
 from ganbench.eval.metric_plan import RunMetrics, check_skip_names
 from ganbench.eval.protocol import EvalSettings
 from ganbench.features.base import FeatureContext, FeatureExtractor
@@ -168,14 +168,12 @@ def load_dataset(dataset_spec: DatasetSpec, request: RunRequest) -> GanDataset:
 
 def load_dataset_with(dataset_spec: DatasetSpec, options: DatasetOptions) -> GanDataset:
     """Load ``dataset_spec`` with ``options``; check it has non-empty train/val/test splits."""
-    try:
-        dataset = dataset_spec.load(options)
-    except GanbenchError:
-        raise
-    except Exception as exc:
-        raise GanbenchError(
-            f"dataset {dataset_spec.name!r} failed to load: {type(exc).__name__}: {exc}"
-        ) from None
+    dataset = call_plugin(
+        f"dataset {dataset_spec.name!r} failed to load",
+        dataset_spec.load,
+        options,
+        error=GanbenchError,
+    )
     if not isinstance(dataset, GanDataset):
         raise PluginContractError(
             f"dataset {dataset_spec.name!r}: load() returned {type(dataset).__name__}, "

@@ -36,9 +36,9 @@ from ganbench.api import (
     ModelSpec,
     Param,
     TaskKind,
-    UnconditionalGAN,
 )
-from ganbench.blocks.dcgan import DCGANDiscriminator, DCGANGenerator, check_image_size, dcgan_init
+from ganbench.blocks.dcgan import check_image_size
+from ganbench_plugins.dcgan import DCGAN
 
 
 def least_squares_loss(a: float, b: float, c: float) -> AdversarialLoss:
@@ -66,27 +66,15 @@ def least_squares_loss(a: float, b: float, c: float) -> AdversarialLoss:
     )
 
 
-class LSGAN(UnconditionalGAN):
-    """DCGAN's networks trained with the least-squares loss of targets a, b, c."""
-
-    latent_dim = 100
+class LSGAN(DCGAN):
+    """DCGAN's networks, init and optimizers, trained with the least-squares loss."""
 
     def __init__(self, info: DataInfo, params: Mapping[str, Any]) -> None:
-        super().__init__()
+        super().__init__(info)
         a, b, c = (float(params[k]) for k in ("a", "b", "c"))
         if a == b:
             raise IncompatibleError(f"model 'lsgan': a and b must differ, both are {a:g}")
         self.loss = least_squares_loss(a, b, c)
-        channels, size = info.shape[0], info.shape[-1]
-        self.generator = DCGANGenerator(self.latent_dim, channels, size)
-        self.discriminator = DCGANDiscriminator(channels, size)
-
-    def init_weights(self) -> None:
-        self.apply(dcgan_init)
-
-    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Adam(2e-4, beta1 0.5) for both networks, as DCGAN."""
-        return self.adam_optimizers(lr=2e-4, betas=(0.5, 0.999))
 
 
 @ganbench.hookimpl

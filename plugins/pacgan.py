@@ -24,7 +24,6 @@ they are.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -39,23 +38,8 @@ from ganbench.api import (
     TaskKind,
     UnconditionalGAN,
 )
-from ganbench.blocks.dcgan import (
-    DCGANDiscriminator,
-    DCGANGenerator,
-    check_image_size,
-    dcgan_init,
-)
-from ganbench.blocks.mlp import normal_init
 from ganbench.blocks.packing import PackedDiscriminator
-from ganbench_plugins.gan2d import BETAS, LATENT_DIM, Gan2dDiscriminator, Gan2dGenerator
-
-BODIES = ("auto", "gan2d", "dcgan")
-
-
-def _body(info: DataInfo, body: str) -> str:
-    if body == "auto":
-        return "dcgan" if info.kind == "image" else "gan2d"
-    return body
+from ganbench_plugins._bodies import BODIES, body_problem, build_body
 
 
 class PacGAN(UnconditionalGAN):
@@ -68,24 +52,12 @@ class PacGAN(UnconditionalGAN):
         self.packing = int(params["packing"])
         if self.packing < 1:
             raise IncompatibleError(f"model 'pacgan': packing must be >= 1, got {self.packing}")
-        reason = _check(info, str(params["body"]))
-        if reason is not None:
-            raise IncompatibleError(
-                f"model 'pacgan' with body {params['body']!r} does not fit {info.name!r}: {reason}"
-            )
-        self.body = _body(info, str(params["body"]))
-        if self.body == "gan2d":
-            self.latent_dim = LATENT_DIM
-            self.generator = Gan2dGenerator(tuple(info.shape))
-            d = Gan2dDiscriminator(self.packing * math.prod(info.shape))
-            self.lr, self.betas, self.init = 1e-4, BETAS, normal_init(0.02)
-        else:
-            self.latent_dim = 100
-            channels, size = info.shape[0], info.shape[-1]
-            self.generator = DCGANGenerator(self.latent_dim, channels, size)
-            d = DCGANDiscriminator(self.packing * channels, size)
-            self.lr, self.betas, self.init = 2e-4, (0.5, 0.999), dcgan_init
-        self.discriminator = PackedDiscriminator(d, self.packing)
+        body = build_body("pacgan", info, str(params["body"]))
+        self.body, self.latent_dim, self.generator = body.name, body.latent_dim, body.generator
+        self.discriminator = PackedDiscriminator(
+            body.discriminator(self.packing, "batch"), self.packing
+        )
+        self.lr, self.betas, self.init = body.lr, body.betas, body.init
 
     def init_weights(self) -> None:
         self.apply(self.init)
@@ -93,15 +65,6 @@ class PacGAN(UnconditionalGAN):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """The body's Adam: (1e-4, beta1 0.8) for gan2d, (2e-4, beta1 0.5) for dcgan."""
         return self.adam_optimizers(lr=self.lr, betas=self.betas)
-
-
-def _check(info: DataInfo, body: str = "auto") -> str | None:
-    chosen = _body(info, body)
-    if chosen == "dcgan":
-        return check_image_size(info)
-    if info.kind != "vector":
-        return "body gan2d takes vector data"
-    return None
 
 
 @ganbench.hookimpl
@@ -114,7 +77,7 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
             data_kinds=("image", "vector"),
             paper="Lin et al. 2018, PacGAN, sections 3 and 5",
             description="D judges packs of m samples (packing=2..4) on a gan2d or dcgan body",
-            check=_check,
+            check=body_problem,
             params=(
                 Param("packing", int, 2, "samples per pack (m; the paper: 2, 3, 4)"),
                 Param("body", str, "auto", "networks: gan2d, dcgan, or auto", choices=BODIES),

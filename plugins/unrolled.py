@@ -27,7 +27,6 @@ copies, and BatchNorm statistics are not updated by them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -51,24 +50,8 @@ from ganbench.api import (
     logged_losses,
     step_optimizers,
 )
-from ganbench.blocks.dcgan import DCGANDiscriminator, DCGANGenerator, check_image_size, dcgan_init
-from ganbench.blocks.mlp import normal_init
 from ganbench.blocks.unroll import unrolled_parameters
-from ganbench_plugins.gan2d import BETAS, LATENT_DIM, Gan2dDiscriminator, Gan2dGenerator
-
-BODIES = ("auto", "gan2d", "dcgan")
-
-
-def _body(info: DataInfo, body: str) -> str:
-    if body == "auto":
-        return "dcgan" if info.kind == "image" else "gan2d"
-    return body
-
-
-def _check(info: DataInfo, body: str = "auto") -> str | None:
-    if _body(info, body) == "dcgan":
-        return check_image_size(info)
-    return None if info.kind == "vector" else "body gan2d takes vector data"
+from ganbench_plugins._bodies import BODIES, body_problem, build_body
 
 
 class UnrolledGAN(UnconditionalGAN):
@@ -84,22 +67,10 @@ class UnrolledGAN(UnconditionalGAN):
             raise IncompatibleError(
                 f"model 'unrolled': unroll_steps must be >= 0, got {self.unroll_steps}"
             )
-        reason = _check(info, str(params["body"]))
-        if reason is not None:
-            raise IncompatibleError(
-                f"model 'unrolled' with body {params['body']!r} does not fit {info.name!r}: {reason}"
-            )
-        if _body(info, str(params["body"])) == "gan2d":
-            self.latent_dim = LATENT_DIM
-            self.generator = Gan2dGenerator(tuple(info.shape))
-            self.discriminator = Gan2dDiscriminator(math.prod(info.shape))
-            self.lr, self.betas, self.init = 1e-4, BETAS, normal_init(0.02)
-        else:
-            self.latent_dim = 100
-            channels, size = info.shape[0], info.shape[-1]
-            self.generator = DCGANGenerator(self.latent_dim, channels, size)
-            self.discriminator = DCGANDiscriminator(channels, size)
-            self.lr, self.betas, self.init = 2e-4, (0.5, 0.999), dcgan_init
+        body = build_body("unrolled", info, str(params["body"]))
+        self.latent_dim, self.generator = body.latent_dim, body.generator
+        self.discriminator = body.discriminator(1, "batch")
+        self.lr, self.betas, self.init = body.lr, body.betas, body.init
 
     def init_weights(self) -> None:
         self.apply(self.init)
@@ -174,7 +145,7 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
             data_kinds=("image", "vector"),
             paper="Metz et al. 2017, Unrolled GANs, section 2 (eq. 7-10)",
             description="G trained against D unrolled k Adam steps ahead (k=5), on gan2d or dcgan",
-            check=_check,
+            check=body_problem,
             params=(
                 Param("unroll_steps", int, 5, "k, the D steps G looks ahead (paper: 5, 10)"),
                 Param("second_order", bool, True, "back-propagate through the unrolled steps"),

@@ -32,31 +32,24 @@ from ganbench.api import (
     Param,
     StepContext,
     TaskKind,
-    UnconditionalGAN,
 )
-from ganbench.blocks.dcgan import DCGANDiscriminator, DCGANGenerator, check_image_size, dcgan_init
+from ganbench.blocks.dcgan import check_image_size
+from ganbench_plugins.dcgan import DCGAN
 
 #: Algorithm 1 and the authors' warm-up (see the module docstring).
 CRITIC_SCHEDULE = DStepSchedule(base=5, boosted=100, boost_first=25, boost_every=500)
 
 
-class WGAN(UnconditionalGAN):
-    """DCGAN networks trained as a weight-clipped Wasserstein critic and its generator."""
+class WGAN(DCGAN):
+    """DCGAN's networks and init, trained as a weight-clipped Wasserstein critic and its G."""
 
-    latent_dim = 100
     loss = "wasserstein"
     d_steps = CRITIC_SCHEDULE
 
     def __init__(self, info: DataInfo, params: Mapping[str, Any]) -> None:
-        super().__init__()
-        channels, size = info.shape[0], info.shape[-1]
-        self.generator = DCGANGenerator(self.latent_dim, channels, size)
-        self.discriminator = DCGANDiscriminator(channels, size)
+        super().__init__(info)
         self.clip = float(params["clip"])
         self.lr = float(params["lr"])
-
-    def init_weights(self) -> None:
-        self.apply(dcgan_init)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """RMSprop(5e-5) for both networks (Algorithm 1)."""

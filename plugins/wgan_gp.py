@@ -20,7 +20,6 @@ would make the comparison one of network sizes, not of losses.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,10 +35,8 @@ from ganbench.api import (
     TaskKind,
     UnconditionalGAN,
 )
-from ganbench.blocks.dcgan import DCGANDiscriminator, DCGANGenerator, check_image_size, dcgan_init
-from ganbench.blocks.mlp import normal_init
 from ganbench.blocks.penalties import gradient_penalty
-from ganbench_plugins.gan2d import LATENT_DIM, Gan2dDiscriminator, Gan2dGenerator
+from ganbench_plugins._bodies import body_problem, build_body
 
 
 class WGANGP(UnconditionalGAN):
@@ -51,17 +48,10 @@ class WGANGP(UnconditionalGAN):
     def __init__(self, info: DataInfo, params: Mapping[str, Any]) -> None:
         super().__init__()
         self.penalty = float(params["penalty"])
-        if info.kind == "image":
-            self.latent_dim = 100
-            channels, size = info.shape[0], info.shape[-1]
-            self.generator = DCGANGenerator(self.latent_dim, channels, size)
-            self.discriminator = DCGANDiscriminator(channels, size, norm=str(params["norm"]))
-            self.init = dcgan_init
-        else:
-            self.latent_dim = LATENT_DIM
-            self.generator = Gan2dGenerator(tuple(info.shape))
-            self.discriminator = Gan2dDiscriminator(math.prod(info.shape))
-            self.init = normal_init(0.02)
+        body = build_body("wgan-gp", info, "auto")
+        self.latent_dim, self.generator = body.latent_dim, body.generator
+        self.discriminator = body.discriminator(1, str(params["norm"]))
+        self.init = body.init
 
     def init_weights(self) -> None:
         self.apply(self.init)
@@ -78,10 +68,6 @@ class WGANGP(UnconditionalGAN):
         return self.adam_optimizers(lr=1e-4, betas=(0.0, 0.9))
 
 
-def _check(info: DataInfo) -> str | None:
-    return check_image_size(info) if info.kind == "image" else None
-
-
 @ganbench.hookimpl
 def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
     register(
@@ -92,7 +78,7 @@ def ganbench_register_models(register: Callable[[ModelSpec], None]) -> None:
             data_kinds=("image", "vector"),
             paper="Gulrajani et al. 2017, WGAN-GP, Algorithm 1 and sections 4-5",
             description="Wasserstein critic with gradient penalty 10, Adam 1e-4 (0, 0.9), 5 steps",
-            check=_check,
+            check=body_problem,
             params=(
                 Param("penalty", float, 10.0, "lambda, the gradient penalty's weight"),
                 Param("norm", str, "none", "critic normalisation (images)", ("none", "layer")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
+from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError, call_plugin
 from ganbench.eval.inputs import EvalInputs
 from ganbench.specs import MetricSpec
 
@@ -97,17 +97,12 @@ def compute_metrics(specs: Iterable[MetricSpec], inputs: EvalInputs) -> MetricRe
     for spec in specs:
         inputs.progress.phase(f"metric {spec.name}")
         params = dict(spec.params)
-        try:
-            if spec.resolve_params is not None:
-                # Parameters sized from the data: what is computed is what is recorded.
-                params = dict(spec.resolve_params(inputs, params))
-            outputs = spec.compute(inputs, params)
-        except GanbenchError:
-            raise
-        except Exception as exc:
-            raise PluginContractError(
-                f"metric {spec.name!r} failed: {type(exc).__name__}: {exc}"
-            ) from None
+        if spec.resolve_params is not None:
+            # Parameters sized from the data: what is computed is what is recorded.
+            params = dict(
+                call_plugin(f"metric {spec.name!r} failed", spec.resolve_params, inputs, params)
+            )
+        outputs = call_plugin(f"metric {spec.name!r} failed", spec.compute, inputs, params)
         if not isinstance(outputs, Mapping):
             raise PluginContractError(
                 f"metric {spec.name!r}: compute() returned {type(outputs).__name__}, expected a "

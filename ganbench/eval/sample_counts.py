@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ganbench.data.types import GanDataset
-from ganbench.errors import GanbenchError, IncompatibleError, PluginContractError
+from ganbench.errors import IncompatibleError, PluginContractError, call_plugin
 from ganbench.specs import MetricSpec, SampleMinimum
 
 #: Validation uses at most this many generated samples per checkpoint.
@@ -85,14 +85,7 @@ def declared_minimum(spec: MetricSpec) -> SampleMinimum | None:
     """``spec.min_samples(spec.params)``, or None; a plugin's broken one is a contract error."""
     if spec.min_samples is None:
         return None
-    try:
-        need = spec.min_samples(spec.params)
-    except GanbenchError:
-        raise
-    except Exception as exc:
-        raise PluginContractError(
-            f"metric {spec.name!r}: min_samples failed: {type(exc).__name__}: {exc}"
-        ) from None
+    need = call_plugin(f"metric {spec.name!r}: min_samples failed", spec.min_samples, spec.params)
     if not isinstance(need, SampleMinimum):
         raise PluginContractError(
             f"metric {spec.name!r}: min_samples returned {type(need).__name__}, not a SampleMinimum"
