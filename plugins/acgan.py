@@ -118,9 +118,7 @@ class ACGAN(GANModel):
 
     def __init__(self, info: DataInfo, params: Mapping[str, Any]) -> None:
         super().__init__()
-        reason = _check(info)
-        if reason is not None:
-            raise IncompatibleError(f"model {NAME!r} does not fit {info.name!r}: {reason}")
+        # The core asks ModelSpec.check (_check) before building; no second check here.
         self.class_weight = float(params["class_weight"])
         if not math.isfinite(self.class_weight) or self.class_weight < 0:
             raise IncompatibleError(

@@ -296,9 +296,7 @@ class InfoGAN(UnconditionalGAN):
 
     def __init__(self, info: DataInfo, params: Mapping[str, Any]) -> None:
         super().__init__()
-        reason = _check(info)
-        if reason is not None:
-            raise IncompatibleError(f"model {NAME!r} does not fit {info.name!r}: {reason}")
+        # The core asks ModelSpec.check (_check) before building; no second check here.
         noise, categorical = int(params["noise"]), int(params["categorical"])
         continuous, self.info_weight = int(params["continuous"]), float(params["info_weight"])
         if noise < 0 or continuous < 0 or categorical < 0 or categorical == 1:

@@ -39,7 +39,7 @@ from ganbench.splits import SPLITS
 from ganbench.tasks import TaskKind
 from ganbench.train.checkpoint import load_checkpoint
 from ganbench.train.loop import LAST_CHECKPOINT, load_model_state, load_selected_generator
-from ganbench.train.trick_chain import TrickChain
+from ganbench.train.trick_chain import TrickChain, copy_weights
 
 
 @dataclass
@@ -304,12 +304,7 @@ def _load_generator_weights(
     load_model_state(model, payload["model"], last)
     for trick, state in zip(tricks.tricks, payload.get("tricks", []), strict=False):
         trick.load_state_dict(state)
-    weights = tricks.evaluation_weights(model)
-    if weights:
-        current = model.state_dict()
-        with torch.no_grad():
-            for name, value in weights.items():
-                current[name].copy_(value)
+    copy_weights(model, tricks.evaluation_weights(model))
     return int(payload["step"]), "last"
 
 

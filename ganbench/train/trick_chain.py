@@ -147,16 +147,20 @@ def swapped_weights(model: torch.nn.Module, weights: Mapping[str, Tensor]) -> It
         yield
         return
     state = model.state_dict()
-    unknown = sorted(set(weights) - set(state))
-    if unknown:
-        raise KeyError(f"evaluation weights name tensors the model lacks: {', '.join(unknown[:3])}")
-    live = {name: state[name].detach().clone() for name in weights}
-    with torch.no_grad():
-        for name, value in weights.items():
-            state[name].copy_(value)
+    live = {name: state[name].detach().clone() for name in weights if name in state}
+    copy_weights(model, weights)
     try:
         yield
     finally:
-        with torch.no_grad():
-            for name, value in live.items():
-                state[name].copy_(value)
+        copy_weights(model, live)
+
+
+def copy_weights(model: torch.nn.Module, weights: Mapping[str, Tensor]) -> None:
+    """Copy ``weights`` into ``model``'s tensors of those ``state_dict`` names, in place."""
+    state = model.state_dict()
+    unknown = sorted(set(weights) - set(state))
+    if unknown:
+        raise KeyError(f"evaluation weights name tensors the model lacks: {', '.join(unknown[:3])}")
+    with torch.no_grad():
+        for name, value in weights.items():
+            state[name].copy_(value)
