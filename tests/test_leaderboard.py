@@ -326,3 +326,31 @@ def test_csv_says_what_ranks_the_table(tmp_path: Path) -> None:
     assert (rows["gan"]["ranked_by"], rows["gan"]["ranking_direction"]) == (FID, "lower")
     # A table without a primary metric is not ranked, and its rows say so.
     assert (rows["wgan"]["ranked_by"], rows["wgan"]["ranking_direction"]) == ("", "")
+
+
+def test_min_seeds_leaves_out_short_rows_and_says_so() -> None:
+    records = [run(f"d{seed}", "dcgan", 10.0 + seed, seed=seed) for seed in range(2)]
+    records.append(run("d2-diverged", "dcgan", seed=2, status="diverged"))
+    records += [run(f"g{seed}", "gan", 30.0 + seed, seed=seed) for seed in range(2)]
+    records.append(run("g1-again", "gan", 31.0, seed=1, created_at="2024-02-01"))
+    records.append(run("untrained", "gan", 300.0, steps=0))
+    records.append(run("real", "real-data", 0.5, kind="real-data", steps=0, batch_size=0))
+
+    (everything,) = build_tables(records)
+    assert {r["model"] for r in rows_of(everything) if r["role"] == "ranked"} == {"dcgan", "gan"}
+
+    (published,) = build_tables(records, min_seeds=3)
+    kept = [(r["role"], r["model"], r["n_seeds"], r["n_diverged"]) for r in rows_of(published)]
+    # dcgan's third seed diverged: a finished seed, so the row stays (n 2,
+    # diverged 1). gan has two seeds (seed 1 twice): left out, with a note.
+    assert kept == [
+        ("ranked", "dcgan", 2, 1),
+        ("ref", "real-data", 1, 0),
+        ("untrained", "gan", 1, 0),
+    ]
+    assert any(
+        note.startswith("left out: gan at 2000 steps, batch 64 has 2 finished seed(s)")
+        for note in published.notes
+    )
+    with pytest.raises(ValueError, match="at least 1"):
+        build_tables(records, min_seeds=0)

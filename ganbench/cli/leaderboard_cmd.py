@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganbench.console import make_console
+from ganbench.cli.parser import positive_int
 from ganbench.errors import GanbenchError
 from ganbench.results.paths import default_store_path
 from ganbench.results.store import ResultsStore
@@ -30,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path("leaderboards"),
         help="output folder (default: ./leaderboards)",
     )
+    parser.add_argument(
+        "--min-seeds",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="leave out trained rows with fewer than N completed seeds (default: 1; "
+        "the published tables use 3)",
+    )
+
 
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
@@ -46,7 +56,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     # Imported here: pandas adds a quarter second to every other command's start-up.
     from ganbench.leaderboard.build import build_leaderboards
 
-    written = build_leaderboards(ResultsStore(store_path), args.out)
+    written = build_leaderboards(ResultsStore(store_path), args.out, args.min_seeds)
     console = make_console()
     for path in written:
         console.print(f"wrote {path}")

@@ -24,21 +24,25 @@ from ganbench.results.atomic import atomic_write_text
 from ganbench.results.store import ResultsStore
 
 
-def build_leaderboards(store: ResultsStore, out_dir: Path) -> list[Path]:
+def build_leaderboards(store: ResultsStore, out_dir: Path, min_seeds: int = 1) -> list[Path]:
     """Write the leaderboards of every run in ``store`` under ``out_dir``.
 
     Returns the written paths: ``<task>/<dataset>.md`` and ``.csv`` for each
     task and dataset (sorted), then ``index.html``. Files for datasets no
     longer in the store are left alone (never delete what we did not write).
+    A trained row with fewer than ``min_seeds`` completed seeds is left out
+    (:func:`~ganbench.leaderboard.table.build_tables`).
     """
-    return write_leaderboards(store.runs(), out_dir)
+    return write_leaderboards(store.runs(), out_dir, min_seeds)
 
 
-def write_leaderboards(records: Iterable[RunRecord], out_dir: Path) -> list[Path]:
+def write_leaderboards(
+    records: Iterable[RunRecord], out_dir: Path, min_seeds: int = 1
+) -> list[Path]:
     """:func:`build_leaderboards` for an explicit list of records."""
     out_dir = Path(out_dir)
     by_page: dict[tuple[str, str], list[LeaderboardTable]] = defaultdict(list)
-    for table in build_tables(records):
+    for table in build_tables(records, min_seeds):
         by_page[(table.task, table.dataset)].append(table)
 
     written: list[Path] = []

@@ -19,6 +19,9 @@ import pandas as pd
 from ganbench.eval.record import COMPARISON_FIELDS, RunRecord, comparison_key
 from ganbench.leaderboard.seeds import (
     ENTRY_COLUMNS,
+    Entry,
+    SeedRuns,
+    describe_entry,
     entry_of,
     group_by_seed,
     repeated_seed_notes,
@@ -91,14 +94,19 @@ class LeaderboardTable:
         return direction if direction in ("lower", "higher") else None
 
 
-def build_tables(records: Iterable[RunRecord]) -> list[LeaderboardTable]:
+def build_tables(records: Iterable[RunRecord], min_seeds: int = 1) -> list[LeaderboardTable]:
     """Leaderboard tables for ``records``, sorted by (task, dataset, comparison key).
 
     Each training seed of an entry counts once, with its newest run
     (:mod:`ganbench.leaderboard.seeds`); a table note says whether repeated
     runs of a seed agreed. Only completed runs contribute metric values;
-    diverged runs are counted per row; running runs are left out.
+    diverged runs are counted per row; running runs are left out. A trained
+    entry with fewer than ``min_seeds`` finished seeds (completed or
+    diverged: a diverged seed is a result too) is left out, and a table note
+    names it (published tables use 3: a spread needs seeds).
     """
+    if min_seeds < 1:
+        raise ValueError(f"min_seeds must be at least 1, not {min_seeds}")
     groups: dict[tuple[str, str, str], list[RunRecord]] = defaultdict(list)
     for record in records:
         if record.status not in _SHOWN_STATUSES:
@@ -106,17 +114,19 @@ def build_tables(records: Iterable[RunRecord]) -> list[LeaderboardTable]:
         key = record.comparison_key or comparison_key(record.protocol)
         groups[(record.task, record.dataset, key)].append(record)
     return [
-        _build_table(task, dataset, key, sorted(group, key=lambda r: r.run_id))
+        _build_table(task, dataset, key, sorted(group, key=lambda r: r.run_id), min_seeds)
         for (task, dataset, key), group in sorted(groups.items())
     ]
 
 
-def _build_table(task: str, dataset: str, key: str, shown: list[RunRecord]) -> LeaderboardTable:
-    seed_runs = group_by_seed(shown)
+def _build_table(
+    task: str, dataset: str, key: str, shown: list[RunRecord], min_seeds: int
+) -> LeaderboardTable:
+    notes: list[str] = []
+    seed_runs = _enough_seeds(group_by_seed(shown), min_seeds, notes)
     # From here on one run per training seed: the rest only feed the notes.
     records = [group.counted for group in seed_runs]
     completed = [r for r in records if r.status == "completed"]
-    notes: list[str] = []
     primary = _majority(
         [r.primary_metric for r in completed or records if r.primary_metric],
         "primary metric",
@@ -169,6 +179,26 @@ def _build_table(task: str, dataset: str, key: str, shown: list[RunRecord]) -> L
         rows=rows,
         notes=tuple(dict.fromkeys(notes)),  # each caveat once, in first-seen order
     )
+
+
+def _enough_seeds(seed_runs: list[SeedRuns], min_seeds: int, notes: list[str]) -> list[SeedRuns]:
+    """``seed_runs`` without the trained entries that have under ``min_seeds`` finished seeds.
+
+    Every run shown is finished (completed or diverged). Real-data and
+    untrained (steps 0) rows are one run by design and always stay.
+    """
+    finished = Counter(group.entry for group in seed_runs)
+    short = {
+        entry: count
+        for entry, count in finished.items()
+        if count < min_seeds and entry[0] != "real-data" and entry[3] != 0
+    }
+    for entry, count in sorted(short.items()):
+        notes.append(
+            f"left out: {describe_entry(entry)} has {count} finished seed(s); "
+            f"a row needs {min_seeds}"
+        )
+    return [group for group in seed_runs if group.entry not in short]
 
 
 def _aggregate(records: list[RunRecord], metric_names: list[str]) -> pd.DataFrame:
