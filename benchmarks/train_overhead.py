@@ -47,11 +47,11 @@ import torch.nn.functional as F
 from rich.console import Console
 
 from ganbench.model import GANModel
-from ganbench.preparation import PreparedRun, prepare_run
+from ganbench.run.preparation import PreparedRun, prepare_run
 from ganbench.progress import TrainingProgress
 from ganbench.registry import load_registry
-from ganbench.run_request import RunRequest
-from ganbench.runner import plan_training
+from ganbench.run.request import RunRequest
+from ganbench.run.runner import plan_training
 
 SEED = 0
 

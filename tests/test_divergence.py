@@ -18,7 +18,7 @@ import torch
 from ganbench.cli.main import main
 from ganbench.registry import load_registry
 from ganbench.results.store import ResultsStore
-from ganbench.run_request import RunRequest
+from ganbench.run.request import RunRequest
 
 PLUGINS = Path(__file__).parent / "divergence_plugins"
 #: model -> the step whose loss is not finite.
@@ -75,7 +75,7 @@ def run_model(capsys: pytest.CaptureFixture[str], model: str, store: Path, runs:
 def test_the_test_models_break_as_described() -> None:
     """``inf-gan``'s generator loss is +inf (not NaN) at its step; ``nan-gan``'s D loss is NaN."""
     from ganbench.api import DStepSchedule, StepContext
-    from ganbench.preparation import prepare_run
+    from ganbench.run.preparation import prepare_run
     from ganbench.train.batches import BatchStream
     from ganbench.train.trick_chain import TrickChain
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ganbench.eval.record import RunRecord, comparison_key
+from ganbench.run.record import RunRecord, comparison_key
 from ganbench.leaderboard import build_leaderboards, build_tables
 from ganbench.leaderboard.escape import escape_markdown, safe_file_stem
 from ganbench.leaderboard.numbers import format_mean_std

@@ -21,6 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from ganbench.run.record import model_label
+from ganbench.model_build import parse_model
+from ganbench.registry import load_registry
+
 LEADERBOARDS = Path(__file__).resolve().parents[1] / "leaderboards"
 
 #: A trained row beats the real-data row "by more than noise" when its mean is
@@ -146,7 +150,12 @@ def test_the_check_catches_a_metric_that_prefers_the_untrained_row() -> None:
 
 
 def rebuild_plan() -> dict[tuple[str, str, str, str], list[int]]:
-    """The runs ``leaderboards/rebuild.sh`` makes: (table, model, steps, batch) -> seeds."""
+    """The runs ``leaderboards/rebuild.sh`` makes: (table, model, steps, batch) -> seeds.
+
+    The model is its leaderboard label (``--plugin pacgan:3`` is
+    ``pacgan(body=auto,packing=3)``), as the CSVs print it.
+    """
+    registry = load_registry()
     result = subprocess.run(
         ["bash", str(LEADERBOARDS / "rebuild.sh"), "--dry-run"],
         capture_output=True,
@@ -158,7 +167,9 @@ def rebuild_plan() -> dict[tuple[str, str, str, str], list[int]]:
         table, command = line.split(": ", 1)
         words = command.split()
         option = {words[i]: words[i + 1] for i in range(2, len(words) - 1, 2)}
-        key = (table, option["--plugin"], option["--steps"], option["--batch-size"])
+        spec, params = parse_model(option["--plugin"], registry)
+        label = model_label(spec.name, params)
+        key = (table, label, option["--steps"], option["--batch-size"])
         plan[key].append(int(option["--seed"]))
     return dict(plan)
 

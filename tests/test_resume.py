@@ -23,10 +23,10 @@ import torch
 from cli_helpers import one_error_line
 
 from ganbench.cli.main import main
-from ganbench.preparation import prepare_run
+from ganbench.run.preparation import prepare_run
 from ganbench.registry import load_registry
 from ganbench.results.store import ResultsStore
-from ganbench.run_request import CONFIG_FILE, RunRequest
+from ganbench.run.request import CONFIG_FILE, RunRequest
 
 #: Step budget and checkpoint spacing of the killed run. The checkpoint
 #: spacing is deliberately not a multiple of the loss-logging window (10

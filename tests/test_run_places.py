@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import one_error_line, run_cli
 
-import ganbench.runner as runner_module
+import ganbench.run.runner as runner_module
 from ganbench.results.store import ResultsStore
 
 #: A short, cheap run: a few steps of the MLP GAN on digits, FID only.

@@ -13,7 +13,7 @@ from ganbench.cli.metric_summary import (
     ranked_names,
 )
 from ganbench.cli.run_cmd import print_record_table
-from ganbench.eval.record import RunRecord
+from ganbench.run.record import RunRecord
 from ganbench.metrics.attack_metric import ATTACK_METRIC
 from ganbench.registry import load_registry
 

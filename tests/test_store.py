@@ -12,7 +12,7 @@ import pytest
 import ganbench.results.atomic as atomic_module
 import ganbench.results.store as store_module
 from ganbench.errors import GanbenchError
-from ganbench.eval.record import RunRecord, comparison_key
+from ganbench.run.record import RunRecord, comparison_key
 from ganbench.results import (
     ResultsStore,
     atomic_write_bytes,

@@ -23,10 +23,10 @@ from task_plugins import recording_trick as recording
 from ganbench.api import HOOK_POINTS, Batch, GANModel, StepContext
 from ganbench.cli.main import main
 from ganbench.errors import GanbenchError, UnknownNameError
-from ganbench.preparation import PreparedRun, parse_trick, prepare_run
+from ganbench.run.preparation import PreparedRun, parse_trick, prepare_run
 from ganbench.registry import Registry, load_registry
-from ganbench.run_request import RunRequest
-from ganbench.runner import RunPlaces, execute_run
+from ganbench.run.request import RunRequest
+from ganbench.run.runner import RunPlaces, execute_run
 from ganbench.train.batches import BatchStream
 from ganbench.train.loop import Trainer, TrainOutcome, TrainSettings
 from ganbench.train.trick_chain import TrickChain

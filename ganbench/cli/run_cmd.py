@@ -15,11 +15,11 @@ from rich.table import Table
 
 from ganbench.console import make_console
 from ganbench.errors import GanbenchError
-from ganbench.eval.record import RunRecord
+from ganbench.run.record import RunRecord
 from ganbench.paths import runs_dir
 from ganbench.results.paths import default_store_path
-from ganbench.resume import resumed_request
-from ganbench.run_request import RECORD_FILE, RunRequest, read_run_config
+from ganbench.run.resume import resumed_request
+from ganbench.run.request import RECORD_FILE, RunRequest, read_run_config
 
 from .metric_summary import informational_names, informational_summary, ranked_names
 from .parser import add_inception_weights_argument, comma_list, non_negative_int, positive_int
@@ -204,7 +204,7 @@ def given_request_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Execute ``ganbench run``."""
-    from ganbench.runner import RunPlaces, execute_run, find_run_dir  # imports torch
+    from ganbench.run.runner import RunPlaces, execute_run, find_run_dir  # imports torch
 
     places = RunPlaces(
         runs_dir=args.runs_dir or runs_dir(),

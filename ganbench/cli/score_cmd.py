@@ -77,7 +77,7 @@ def print_score_table(result: ScoreResult, console: Console) -> None:
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Execute ``ganbench score``."""
     # Imported here: they import torch, which --help and flag errors must not wait for.
-    from ganbench.preparation import resolve_device
+    from ganbench.run.preparation import resolve_device
     from ganbench.scoring.score import score_sets
     from ganbench.scoring.sources import SourceOptions, load_source
 

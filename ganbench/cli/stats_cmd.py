@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     """Execute ``ganbench stats``."""
     # Imported here: they import torch, which --help and flag errors must not wait for.
     from ganbench.eval.reference_stats import load_or_compute_reference_stats
-    from ganbench.preparation import (
+    from ganbench.run.preparation import (
         build_feature_extractor,
         dataset_options,
         feature_context,

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from ganbench.errors import GanbenchError
 from ganbench.paths import runs_dir
 from ganbench.results.paths import default_store_path
-from ganbench.run_request import RECORD_FILE
+from ganbench.run.request import RECORD_FILE
 
 if TYPE_CHECKING:
-    from ganbench.eval.record import RunRecord
+    from ganbench.run.record import RunRecord
     from ganbench.registry import Registry
 
 
@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_run_record(run: str, where: Path) -> RunRecord:
     """The finished record of run ``run`` (a folder or an id under ``where``)."""
-    from ganbench.eval.record import RunRecord
-    from ganbench.runner import find_run_dir
+    from ganbench.run.record import RunRecord
+    from ganbench.run.runner import find_run_dir
 
     run_dir = find_run_dir(run, where)
     path = run_dir / RECORD_FILE
@@ -66,7 +66,7 @@ def read_run_record(run: str, where: Path) -> RunRecord:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Add every named run to the store; all are checked before any is added."""
-    from ganbench.eval.record import comparison_key
+    from ganbench.run.record import comparison_key
     from ganbench.results.store import ResultsStore
     from ganbench.results.writable import check_results_store
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from ganbench.eval.record import RunRecord
+from ganbench.run.record import RunRecord
 from ganbench.leaderboard.escape import safe_file_stem
 from ganbench.leaderboard.render import (
     render_csv,

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ganbench.eval.record import RunRecord
+from ganbench.run.record import RunRecord
 
 #: What makes a leaderboard row: runs that differ only in seed are one entry.
 ENTRY_COLUMNS: tuple[str, ...] = ("kind", "model", "tricks", "steps", "batch_size")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.eval.record import COMPARISON_FIELDS, RunRecord, comparison_key
+from ganbench.run.record import COMPARISON_FIELDS, RunRecord, comparison_key
 from ganbench.leaderboard.seeds import (
     ENTRY_COLUMNS,
     Entry,
@@ -281,7 +281,7 @@ def _rank(rows: pd.DataFrame, primary: str | None, direction: str | None) -> pd.
 def _merged_metric_params(records: list[RunRecord], notes: list[str]) -> dict[str, Any]:
     """Metric parameters of the table's runs, merged per metric.
 
-    ``metric_params`` is not part of the comparison key (record.py: a metric
+    ``metric_params`` is not part of the comparison key (ganbench.run.record: a metric
     with non-default parameters gets another name), and different models in
     one table may report different metrics, so the heading shows the union.
     A metric reported with different parameters under one name is a plugin

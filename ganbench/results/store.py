@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.errors import GanbenchError
-from ganbench.eval.record import COMPARISON_FIELDS, RunRecord, comparison_key
+from ganbench.run.record import COMPARISON_FIELDS, RunRecord, comparison_key
 
 #: Bumped when the table layout changes; stored in ``PRAGMA user_version``.
 SCHEMA_VERSION = 1

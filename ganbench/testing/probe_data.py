@@ -10,7 +10,7 @@ import torch
 
 from ganbench.data.types import Batch, DataInfo, DatasetOptions, GanDataset
 from ganbench.errors import DataMissingError, GanbenchError, PluginContractError
-from ganbench.preparation import model_misfit_reason
+from ganbench.run.preparation import model_misfit_reason
 from ganbench.registry import Registry
 from ganbench.specs import DatasetSpec, ModelSpec
 

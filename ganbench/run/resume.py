@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.errors import GanbenchError
-from ganbench.run_request import RunRequest
+from ganbench.run.request import RunRequest
 
 #: Request fields that name where files are, not what is computed.
 RELOCATABLE_FIELDS: frozenset[str] = frozenset({"data_dir", "inception_weights"})

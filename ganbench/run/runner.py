@@ -35,9 +35,9 @@ from ganbench.eval.protocol import (
     primary_metric_spec,
     protocol_record,
 )
-from ganbench.eval.record import RunRecord, comparison_key
+from ganbench.run.record import RunRecord, comparison_key
 from ganbench.eval.sample_counts import validation_fakes
-from ganbench.preparation import PreparedRun, prepare_run
+from ganbench.run.preparation import PreparedRun, prepare_run
 from ganbench.progress import EvaluationProgress, TrainingProgress
 from ganbench.provenance import versions
 from ganbench.registry import Registry
@@ -48,7 +48,7 @@ from ganbench.results.writable import (
     check_results_store,
     check_writable_folder,
 )
-from ganbench.run_request import (
+from ganbench.run.request import (
     CONFIG_FILE,
     RECORD_FILE,
     RunRequest,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -109,10 +110,7 @@ class RunRecord:
 
         Parameters tell leaderboard rows apart: packing 2 and packing 4 are two entries.
         """
-        if not self.model_params:
-            return self.model
-        params = ",".join(f"{k}={v}" for k, v in sorted(self.model_params.items()))
-        return f"{self.model}({params})"
+        return model_label(self.model, self.model_params)
 
     def tricks_label(self) -> str:
         """Human label of the trick set, e.g. ``"label-smoothing(value=0.9)"``."""
@@ -123,3 +121,11 @@ class RunRecord:
             params = ",".join(f"{k}={v}" for k, v in sorted(trick.get("params", {}).items()))
             parts.append(f"{trick['name']}({params})" if params else trick["name"])
         return " + ".join(parts)
+
+
+def model_label(model: str, params: Mapping[str, Any]) -> str:
+    """A model's leaderboard label: ``"pacgan(body=auto,packing=3)"``, or the bare name."""
+    if not params:
+        return model
+    listed = ",".join(f"{key}={value}" for key, value in sorted(params.items()))
+    return f"{model}({listed})"
