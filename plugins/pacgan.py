@@ -19,7 +19,9 @@ Deviation: the paper's code draws m mini-batches per D step, so a packed D
 sees m times the samples of the unpacked one; here a batch of B samples
 makes B / m packs (see :mod:`ganbench.blocks.packing`), so packed and
 unpacked runs train on the same samples per step and budgets compare as
-they are.
+they are. The paper's own set-up is ``--batch-size`` m x B: G draws m x B
+samples a step and D judges B packs (the published ring8 and grid25 tables
+train both).
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ class SphericalLatent(Trick):
         return SphericalPrior(prior.dim)
 
 
-def _check(model: GANModel) -> str | None:
+def gaussian_prior_problem(model: GANModel) -> str | None:
+    """Why a trick that replaces a Gaussian prior cannot act on ``model`` (or None)."""
     prior = model.latent_prior
     if prior is None:
         return "the model draws no latent z"
@@ -69,6 +70,6 @@ def ganbench_register_tricks(register: Callable[[TrickSpec], None]) -> None:
             build=SphericalLatent,
             hook_points=SphericalLatent.hook_points,
             description="z uniform on the sphere of radius sqrt(d) (White 2016; ganhacks)",
-            check=_check,
+            check=gaussian_prior_problem,
         )
     )

@@ -24,6 +24,15 @@ TRICKS = {
     "spectral-norm": "spectral-norm",
     "spherical-latent": "spherical-latent",
     "d-pretrain": "d-pretrain:5",
+    "label-smoothing": "label-smoothing",
+    "label-flip": "label-flip:0.3",  # more flips than the default, in 6 steps
+    # The horizon is fixed: by default it is the budget, which a resume to 6 steps changes.
+    "instance-noise": "instance-noise:sigma=0.1,anneal_steps=6",
+    "uniform-latent": "uniform-latent",
+    "dcgan-init": "dcgan-init:0.05",  # dcgan draws N(0, 0.02) itself
+    "d-dropout": "d-dropout",
+    "ttur": "ttur",
+    "d-steps": "d-steps:2",
 }
 COMMON = ["--plugin", "dcgan", "--dataset", "digits", "--eval-samples", "200"]
 METRICS = "fid,is"

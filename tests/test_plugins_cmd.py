@@ -43,6 +43,14 @@ FIRST_PARTY = {
     "spectral-norm": {"tricks": ["spectral-norm"]},
     "spherical-latent": {"tricks": ["spherical-latent"]},
     "d-pretrain": {"tricks": ["d-pretrain"]},
+    "label-smoothing": {"tricks": ["label-smoothing"]},
+    "label-flip": {"tricks": ["label-flip"]},
+    "instance-noise": {"tricks": ["instance-noise"]},
+    "uniform-latent": {"tricks": ["uniform-latent"]},
+    "dcgan-init": {"tricks": ["dcgan-init"]},
+    "d-dropout": {"tricks": ["d-dropout"]},
+    "ttur": {"tricks": ["ttur"]},
+    "d-steps": {"tricks": ["d-steps"]},
 }
 CORE = "ganbench-core"
 
