@@ -33,6 +33,9 @@ TRICKS = {
     "d-dropout": "d-dropout",
     "ttur": "ttur",
     "d-steps": "d-steps:2",
+    "r1": "r1",
+    "historical-averaging": "historical-averaging",
+    "smooth-gradients": "smooth-gradients",  # DCGAN's G has ReLUs
 }
 COMMON = ["--plugin", "dcgan", "--dataset", "digits", "--eval-samples", "200"]
 METRICS = "fid,is"

@@ -51,6 +51,9 @@ FIRST_PARTY = {
     "d-dropout": {"tricks": ["d-dropout"]},
     "ttur": {"tricks": ["ttur"]},
     "d-steps": {"tricks": ["d-steps"]},
+    "r1": {"tricks": ["r1"]},
+    "historical-averaging": {"tricks": ["historical-averaging"]},
+    "smooth-gradients": {"tricks": ["smooth-gradients"]},
 }
 CORE = "ganbench-core"
 

@@ -4,7 +4,9 @@ End to end (run, resume, score) they are ``test_first_party_tricks``'s and
 conformance is ``test_conformance``'s; here each trick's own mechanism is
 checked on tensors: the targets label smoothing and flipping give D, the
 noise schedule, the priors' supports, the initialisation's spread, dropout
-only in training, the learning rates and the D-steps schedule.
+only in training, the learning rates, the D-steps schedule, R1 against its
+closed form on a linear critic, historical averaging against the mean of
+the parameters it saw, and the layer swaps.
 """
 
 from __future__ import annotations
@@ -122,3 +124,51 @@ def test_d_steps_sets_the_base_and_keeps_the_boosts() -> None:
     wgan = DStepSchedule(5, boosted=100, boost_first=25, boost_every=500)
     changed = steps.d_steps_schedule(wgan)
     assert [changed.at(s) for s in (0, 24, 25, 500, 501)] == [100, 100, 3, 100, 3]
+
+
+def test_r1_of_a_linear_critic_is_the_squared_norm_of_its_weights() -> None:
+    critic = nn.Linear(3, 1)
+    step = SimpleNamespace(real_in=torch.randn(16, 3), discriminate=lambda x: critic(x).squeeze(1))
+    _, r1 = trick("r1:4.0")
+    terms = r1.loss_terms({}, SimpleNamespace(net="d", **vars(step)))
+    expected = 0.5 * 4.0 * float(critic.weight.detach().pow(2).sum())  # grad_x (w.x + b) = w
+    assert float(terms["r1"]) == pytest.approx(expected, rel=1e-6)
+    assert r1.loss_terms({}, SimpleNamespace(net="g")) == {}
+
+
+def test_historical_averaging_pulls_towards_the_mean_of_past_parameters() -> None:
+    _, averaging = trick("historical-averaging:0.5")
+    model = Gan2d(POINTS)
+    history = []
+    for _ in range(3):
+        with torch.no_grad():
+            for p in model.discriminator.parameters():
+                p.add_(torch.randn_like(p))
+        history.append([p.detach().clone() for p in model.discriminator.parameters()])
+        averaging.after_d_step(model, None)
+    means = [torch.stack(values).mean(0) for values in zip(*history, strict=True)]
+    step = SimpleNamespace(net="d", model=model)
+    term = averaging.loss_terms({}, step)["historical_average"]
+    params = list(model.discriminator.parameters())
+    expected = 0.5 * sum(float((p - m).pow(2).sum()) for p, m in zip(params, means, strict=True))
+    assert float(term) == pytest.approx(expected, rel=1e-5)
+    assert averaging.loss_terms({}, SimpleNamespace(net="g", model=model)) == {}  # G: no history yet
+    resumed = trick("historical-averaging:0.5")[1]
+    resumed.load_state_dict(averaging.state_dict())
+    assert float(resumed.loss_terms({}, step)["historical_average"]) == pytest.approx(float(term))
+
+
+def test_smooth_gradients_swaps_relu_and_max_pooling_without_moving_weights() -> None:
+    spec, smooth = trick("smooth-gradients")
+    model = DCGAN(DIGITS)
+    names = list(model.state_dict())
+    relus = sum(type(m) is nn.ReLU for m in model.modules())
+    assert relus > 0
+    smooth.transform_model(model)
+    assert sum(type(m) is nn.ReLU for m in model.modules()) == 0
+    assert sum(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in model.modules()) >= relus
+    assert list(model.state_dict()) == names
+    pooled = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, 2))
+    trick("smooth-gradients:avg-pool")[1].transform_model(pooled)
+    assert isinstance(pooled[1], nn.AvgPool2d) and pooled[1].kernel_size == 2
+    assert "no ReLU or max-pooling" in spec.check(nn.Sequential(nn.Linear(2, 2)))
