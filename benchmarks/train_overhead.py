@@ -47,9 +47,9 @@ import torch.nn.functional as F
 from rich.console import Console
 
 from ganbench.model import GANModel
-from ganbench.run.preparation import PreparedRun, prepare_run
 from ganbench.progress import TrainingProgress
 from ganbench.registry import load_registry
+from ganbench.run.preparation import PreparedRun, prepare_run
 from ganbench.run.request import RunRequest
 from ganbench.run.runner import plan_training
 

@@ -76,7 +76,9 @@ class HistoricalAveraging(Trick):
 
 
 def _check(model: GANModel) -> str | None:
-    missing = [attr for attr in NETS.values() if not isinstance(getattr(model, attr, None), nn.Module)]
+    missing = [
+        attr for attr in NETS.values() if not isinstance(getattr(model, attr, None), nn.Module)
+    ]
     if missing:
         return f"it averages model.generator and model.discriminator, and the model has no {missing[0]}"
     return None

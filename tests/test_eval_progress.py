@@ -17,8 +17,8 @@ from ganbench.eval.metrics_runner import compute_metrics
 from ganbench.eval.protocol import EvalSettings, cached_reference, evaluate_model
 from ganbench.metrics.attack_metric import ATTACK_METRIC
 from ganbench.model import UnconditionalGAN
-from ganbench.run.preparation import prepare_run
 from ganbench.registry import load_registry
+from ganbench.run.preparation import prepare_run
 from ganbench.run.request import RunRequest
 
 N_FAKE = 300

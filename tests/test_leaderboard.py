@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ganbench.run.record import RunRecord, comparison_key
 from ganbench.leaderboard import build_leaderboards, build_tables
 from ganbench.leaderboard.escape import escape_markdown, safe_file_stem
 from ganbench.leaderboard.numbers import format_mean_std
 from ganbench.results import ResultsStore
+from ganbench.run.record import RunRecord, comparison_key
 
 FID = "fid[digits-evaluator]"
 IS = "is[digits-evaluator]"

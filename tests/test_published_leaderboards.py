@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.run.record import model_label
 from ganbench.model_build import parse_model
 from ganbench.registry import load_registry
+from ganbench.run.record import model_label
 
 LEADERBOARDS = Path(__file__).resolve().parents[1] / "leaderboards"
 

@@ -23,9 +23,9 @@ import torch
 from cli_helpers import one_error_line
 
 from ganbench.cli.main import main
-from ganbench.run.preparation import prepare_run
 from ganbench.registry import load_registry
 from ganbench.results.store import ResultsStore
+from ganbench.run.preparation import prepare_run
 from ganbench.run.request import CONFIG_FILE, RunRequest
 
 #: Step budget and checkpoint spacing of the killed run. The checkpoint

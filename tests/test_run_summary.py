@@ -13,9 +13,9 @@ from ganbench.cli.metric_summary import (
     ranked_names,
 )
 from ganbench.cli.run_cmd import print_record_table
-from ganbench.run.record import RunRecord
 from ganbench.metrics.attack_metric import ATTACK_METRIC
 from ganbench.registry import load_registry
+from ganbench.run.record import RunRecord
 
 SPACE = "[digits-evaluator]"
 #: Attack outputs of an unconditional D without a classifier head (22 at the defaults).

@@ -12,7 +12,6 @@ import pytest
 import ganbench.results.atomic as atomic_module
 import ganbench.results.store as store_module
 from ganbench.errors import GanbenchError
-from ganbench.run.record import RunRecord, comparison_key
 from ganbench.results import (
     ResultsStore,
     atomic_write_bytes,
@@ -20,6 +19,7 @@ from ganbench.results import (
     atomic_write_text,
     default_store_path,
 )
+from ganbench.run.record import RunRecord, comparison_key
 
 
 def make_protocol(n_fake: int = 1000) -> dict:

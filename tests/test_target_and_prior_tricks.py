@@ -152,7 +152,9 @@ def test_historical_averaging_pulls_towards_the_mean_of_past_parameters() -> Non
     params = list(model.discriminator.parameters())
     expected = 0.5 * sum(float((p - m).pow(2).sum()) for p, m in zip(params, means, strict=True))
     assert float(term) == pytest.approx(expected, rel=1e-5)
-    assert averaging.loss_terms({}, SimpleNamespace(net="g", model=model)) == {}  # G: no history yet
+    assert (
+        averaging.loss_terms({}, SimpleNamespace(net="g", model=model)) == {}
+    )  # G: no history yet
     resumed = trick("historical-averaging:0.5")[1]
     resumed.load_state_dict(averaging.state_dict())
     assert float(resumed.loss_terms({}, step)["historical_average"]) == pytest.approx(float(term))
@@ -166,7 +168,10 @@ def test_smooth_gradients_swaps_relu_and_max_pooling_without_moving_weights() ->
     assert relus > 0
     smooth.transform_model(model)
     assert sum(type(m) is nn.ReLU for m in model.modules()) == 0
-    assert sum(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in model.modules()) >= relus
+    assert (
+        sum(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in model.modules())
+        >= relus
+    )
     assert list(model.state_dict()) == names
     pooled = nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2, 2))
     trick("smooth-gradients:avg-pool")[1].transform_model(pooled)

@@ -32,8 +32,8 @@ from ganbench.api import (
 from ganbench.cli.main import main
 from ganbench.errors import IncompatibleError
 from ganbench.model_build import build_model
-from ganbench.run.preparation import prepare_run
 from ganbench.registry import Registry, load_registry
+from ganbench.run.preparation import prepare_run
 from ganbench.run.request import RunRequest
 from ganbench.run.runner import RunPlaces, execute_run
 from ganbench.tasks import TASK_FIELDS

@@ -23,8 +23,8 @@ from task_plugins import recording_trick as recording
 from ganbench.api import HOOK_POINTS, Batch, GANModel, StepContext
 from ganbench.cli.main import main
 from ganbench.errors import GanbenchError, UnknownNameError
-from ganbench.run.preparation import PreparedRun, parse_trick, prepare_run
 from ganbench.registry import Registry, load_registry
+from ganbench.run.preparation import PreparedRun, parse_trick, prepare_run
 from ganbench.run.request import RunRequest
 from ganbench.run.runner import RunPlaces, execute_run
 from ganbench.train.batches import BatchStream

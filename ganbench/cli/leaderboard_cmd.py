@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ganbench.console import make_console
 from ganbench.cli.parser import positive_int
+from ganbench.console import make_console
 from ganbench.errors import GanbenchError
 from ganbench.results.paths import default_store_path
 from ganbench.results.store import ResultsStore
@@ -39,7 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave out trained rows with fewer than N completed seeds (default: 1; "
         "the published tables use 3)",
     )
-
 
 
 def run(args: argparse.Namespace, registry: Registry) -> int:

@@ -15,11 +15,11 @@ from rich.table import Table
 
 from ganbench.console import make_console
 from ganbench.errors import GanbenchError
-from ganbench.run.record import RunRecord
 from ganbench.paths import runs_dir
 from ganbench.results.paths import default_store_path
-from ganbench.run.resume import resumed_request
+from ganbench.run.record import RunRecord
 from ganbench.run.request import RECORD_FILE, RunRequest, read_run_config
+from ganbench.run.resume import resumed_request
 
 from .metric_summary import informational_names, informational_summary, ranked_names
 from .parser import add_inception_weights_argument, comma_list, non_negative_int, positive_int

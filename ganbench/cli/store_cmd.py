@@ -20,8 +20,8 @@ from ganbench.results.paths import default_store_path
 from ganbench.run.request import RECORD_FILE
 
 if TYPE_CHECKING:
-    from ganbench.run.record import RunRecord
     from ganbench.registry import Registry
+    from ganbench.run.record import RunRecord
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,9 +66,9 @@ def read_run_record(run: str, where: Path) -> RunRecord:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Add every named run to the store; all are checked before any is added."""
-    from ganbench.run.record import comparison_key
     from ganbench.results.store import ResultsStore
     from ganbench.results.writable import check_results_store
+    from ganbench.run.record import comparison_key
 
     store_path = args.store or default_store_path()
     check_results_store(store_path, "--store or $GANBENCH_STORE")

@@ -23,12 +23,12 @@ from ganbench.eval.metrics_runner import (
     select_metrics,
     why_not_applicable,
 )
-from ganbench.run.record import EVAL_PROTOCOL_VERSION
 from ganbench.eval.reference_stats import load_or_compute_reference_stats
 from ganbench.eval.sampling import generate_samples, pick_conditions
 from ganbench.features.base import FeatureExtractor
 from ganbench.model import GANModel
 from ganbench.paths import cache_dir
+from ganbench.run.record import EVAL_PROTOCOL_VERSION
 from ganbench.specs import MetricSpec
 from ganbench.tasks import TaskKind
 

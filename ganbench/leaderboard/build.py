@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from ganbench.run.record import RunRecord
 from ganbench.leaderboard.escape import safe_file_stem
 from ganbench.leaderboard.render import (
     render_csv,
@@ -22,6 +21,7 @@ from ganbench.leaderboard.render import (
 from ganbench.leaderboard.table import LeaderboardTable, build_tables
 from ganbench.results.atomic import atomic_write_text
 from ganbench.results.store import ResultsStore
+from ganbench.run.record import RunRecord
 
 
 def build_leaderboards(store: ResultsStore, out_dir: Path, min_seeds: int = 1) -> list[Path]:

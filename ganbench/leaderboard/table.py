@@ -16,16 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench.run.record import COMPARISON_FIELDS, RunRecord, comparison_key
 from ganbench.leaderboard.seeds import (
     ENTRY_COLUMNS,
-    Entry,
     SeedRuns,
     describe_entry,
     entry_of,
     group_by_seed,
     repeated_seed_notes,
 )
+from ganbench.run.record import COMPARISON_FIELDS, RunRecord, comparison_key
 
 #: Leading columns of :attr:`LeaderboardTable.rows`, before the metric columns.
 ROW_COLUMNS: tuple[str, ...] = (

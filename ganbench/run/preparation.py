@@ -30,8 +30,8 @@ from ganbench.model_build import (
 )
 from ganbench.paths import cache_dir
 from ganbench.registry import Registry
-from ganbench.run.resume import resolved_checkpoint_every
 from ganbench.run.request import RunRequest
+from ganbench.run.resume import resolved_checkpoint_every
 from ganbench.specs import DatasetSpec, MetricSpec, ModelSpec
 from ganbench.splits import SPLITS
 from ganbench.tasks import TASK_FIELDS

@@ -35,9 +35,7 @@ from ganbench.eval.protocol import (
     primary_metric_spec,
     protocol_record,
 )
-from ganbench.run.record import RunRecord, comparison_key
 from ganbench.eval.sample_counts import validation_fakes
-from ganbench.run.preparation import PreparedRun, prepare_run
 from ganbench.progress import EvaluationProgress, TrainingProgress
 from ganbench.provenance import versions
 from ganbench.registry import Registry
@@ -48,6 +46,8 @@ from ganbench.results.writable import (
     check_results_store,
     check_writable_folder,
 )
+from ganbench.run.preparation import PreparedRun, prepare_run
+from ganbench.run.record import RunRecord, comparison_key
 from ganbench.run.request import (
     CONFIG_FILE,
     RECORD_FILE,

@@ -19,14 +19,14 @@ from ganbench.data.types import GanDataset
 from ganbench.errors import GanbenchError
 from ganbench.eval.inputs import EvalInputs
 from ganbench.eval.metrics_runner import compute_metrics
-from ganbench.run.record import EVAL_PROTOCOL_VERSION
 from ganbench.eval.reference_stats import load_or_compute_reference_stats
 from ganbench.features.base import FeatureExtractor
 from ganbench.paths import cache_dir
-from ganbench.run.preparation import build_feature_extractor, feature_context
 from ganbench.progress import EvaluationProgress
 from ganbench.provenance import versions
 from ganbench.registry import Registry
+from ganbench.run.preparation import build_feature_extractor, feature_context
+from ganbench.run.record import EVAL_PROTOCOL_VERSION
 from ganbench.scoring.metric_choice import choose_score_metrics
 from ganbench.scoring.sources import ImageSet
 

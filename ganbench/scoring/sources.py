@@ -30,8 +30,8 @@ from ganbench.errors import CheckpointError, GanbenchError
 from ganbench.eval.sampling import generate_samples, pick_conditions
 from ganbench.model import GANModel
 from ganbench.model_build import build_model, build_trick, parse_model, parse_trick
-from ganbench.run.preparation import dataset_options, load_dataset, load_dataset_with
 from ganbench.registry import Registry
+from ganbench.run.preparation import dataset_options, load_dataset, load_dataset_with
 from ganbench.run.request import CONFIG_FILE, read_run_config
 from ganbench.scoring.source_forms import SOURCE_FORMS
 from ganbench.specs import DatasetSpec

@@ -10,8 +10,8 @@ import torch
 
 from ganbench.data.types import Batch, DataInfo, DatasetOptions, GanDataset
 from ganbench.errors import DataMissingError, GanbenchError, PluginContractError
-from ganbench.run.preparation import model_misfit_reason
 from ganbench.registry import Registry
+from ganbench.run.preparation import model_misfit_reason
 from ganbench.specs import DatasetSpec, ModelSpec
 
 #: Loaded datasets are kept for the next check while they fit this many bytes in all
