@@ -332,7 +332,10 @@ def test_unknown_trick_lists_the_valid_choices(registry: Registry) -> None:
 
 @pytest.mark.parametrize(
     ("trick", "fragment"),
-    [("recording:abc", "must be float"), ("no-such-trick", "valid choices: d-dropout, d-pretrain, d-steps, dcgan-init, ema")],
+    [
+        ("recording:abc", "must be float"),
+        ("no-such-trick", "valid choices: d-dropout, d-pretrain, d-steps, dcgan-init, ema"),
+    ],
 )
 def test_cli_rejects_bad_tricks_before_writing_anything(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], trick: str, fragment: str

@@ -12,6 +12,7 @@ from ganbench import __version__
 from ganbench.errors import GanbenchError
 
 from . import (
+    ablate_cmd,
     check_plugin_cmd,
     leaderboard_cmd,
     new_plugin_cmd,
@@ -65,6 +66,11 @@ COMMANDS: dict[str, Command] = {
         leaderboard_cmd.add_arguments,
         leaderboard_cmd.run,
         "build leaderboard tables from the store",
+    ),
+    "ablate": (
+        ablate_cmd.add_arguments,
+        ablate_cmd.run,
+        "a baseline against the baseline plus each trick, on the same seeds, with paired statistics",
     ),
     "new-plugin": (
         new_plugin_cmd.add_arguments,
