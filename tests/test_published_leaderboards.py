@@ -107,7 +107,8 @@ def ranking_problems(name: str, rows: list[dict[str, str]]) -> list[str]:
 
 
 def test_there_are_published_tables() -> None:
-    assert len(published_csvs()) >= 5, f"expected the committed tables under {LEADERBOARDS}"
+    # digits (both tasks), ring8, grid25; stacked-digits is withdrawn until it is retrained.
+    assert len(published_csvs()) >= 4, f"expected the committed tables under {LEADERBOARDS}"
 
 
 @pytest.mark.parametrize("path", published_csvs(), ids=lambda p: f"{p.parent.name}/{p.stem}")
