@@ -280,6 +280,7 @@ MINIMAL_ARGS = {
     "check-plugin": ["gan"],
     "leaderboard": ["build"],
     "new-plugin": ["x", "--kind", "model"],
+    "ablate": ["--plugin", "gan", "--trick", "ema"],
 }
 
 
