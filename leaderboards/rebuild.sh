@@ -83,7 +83,8 @@ pending=(
 )
 
 usage() {
-  sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  # The header comment, however long it grows: every line after the shebang up to the first code.
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
   echo "tables: $(printf '%s\n' "${rows[@]}" | cut -d' ' -f1 | sort -u | tr '\n' ' ')"
 }
 

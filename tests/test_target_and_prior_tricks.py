@@ -132,7 +132,7 @@ def test_r1_of_a_linear_critic_is_the_squared_norm_of_its_weights() -> None:
     _, r1 = trick("r1:4.0")
     terms = r1.loss_terms({}, SimpleNamespace(net="d", **vars(step)))
     expected = 0.5 * 4.0 * float(critic.weight.detach().pow(2).sum())  # grad_x (w.x + b) = w
-    assert float(terms["r1"]) == pytest.approx(expected, rel=1e-6)
+    assert float(terms["r1"].detach()) == pytest.approx(expected, rel=1e-6)
     assert r1.loss_terms({}, SimpleNamespace(net="g")) == {}
 
 
@@ -150,7 +150,7 @@ def test_historical_averaging_pulls_towards_the_mean_of_past_parameters() -> Non
     step = SimpleNamespace(net="d", model=model)
     term = averaging.loss_terms({}, step)["historical_average"]
     params = list(model.discriminator.parameters())
-    expected = 0.5 * sum(float((p - m).pow(2).sum()) for p, m in zip(params, means, strict=True))
+    expected = 0.5 * sum(float((p.detach() - m).pow(2).sum()) for p, m in zip(params, means, strict=True))
     assert float(term) == pytest.approx(expected, rel=1e-5)
     assert (
         averaging.loss_terms({}, SimpleNamespace(net="g", model=model)) == {}
