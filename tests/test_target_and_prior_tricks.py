@@ -150,14 +150,18 @@ def test_historical_averaging_pulls_towards_the_mean_of_past_parameters() -> Non
     step = SimpleNamespace(net="d", model=model)
     term = averaging.loss_terms({}, step)["historical_average"]
     params = list(model.discriminator.parameters())
-    expected = 0.5 * sum(float((p.detach() - m).pow(2).sum()) for p, m in zip(params, means, strict=True))
-    assert float(term) == pytest.approx(expected, rel=1e-5)
+    expected = 0.5 * sum(
+        float((p.detach() - m).pow(2).sum()) for p, m in zip(params, means, strict=True)
+    )
+    assert float(term.detach()) == pytest.approx(expected, rel=1e-5)
     assert (
         averaging.loss_terms({}, SimpleNamespace(net="g", model=model)) == {}
     )  # G: no history yet
     resumed = trick("historical-averaging:0.5")[1]
     resumed.load_state_dict(averaging.state_dict())
-    assert float(resumed.loss_terms({}, step)["historical_average"]) == pytest.approx(float(term))
+    assert float(resumed.loss_terms({}, step)["historical_average"].detach()) == pytest.approx(
+        float(term.detach())
+    )
 
 
 def test_smooth_gradients_swaps_relu_and_max_pooling_without_moving_weights() -> None:
