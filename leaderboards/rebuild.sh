@@ -72,14 +72,14 @@ pending=(
   "unconditional/digits wgan 2000 64"
   "unconditional/digits wgan-gp 2000 64"
   "unconditional/digits unrolled 2000 64"
+  "unconditional/stacked-digits dcgan 5000 64"
+  "unconditional/stacked-digits pacgan:2 5000 64"
   "unconditional/ring8 pacgan:2 2000 200"
   "unconditional/ring8 pacgan:3 2000 300"
   "unconditional/ring8 pacgan:4 2000 400"
   "unconditional/grid25 pacgan:2 2000 200"
   "unconditional/grid25 pacgan:3 2000 300"
   "unconditional/grid25 pacgan:4 2000 400"
-  "unconditional/stacked-digits dcgan 5000 64"
-  "unconditional/stacked-digits pacgan:2 5000 64"
 )
 
 usage() {
