@@ -55,12 +55,24 @@ from ganbench.train.step import (
     standard_train_step,
     step_optimizers,
 )
-from ganbench.trick import HOOK_POINTS, STEP_HOOK_POINTS, Trick, discriminator_layers
+from ganbench.trick import (
+    D_BATCHES,
+    HOOK_POINTS,
+    STEP_HOOK_POINTS,
+    DBatches,
+    StepFunction,
+    Trick,
+    Validation,
+    discriminator_head,
+    discriminator_layers,
+)
 
 #: Version of this plugin API. Bumped when a change would break plugins.
 #: 2: the core owns the update (models give loss terms), named optimizers,
 #: model parameters, registrable losses, metric ``check``, build-time and
-#: evaluation trick hooks.
+#: evaluation trick hooks. Within 2, added without breaking a plugin:
+#: the ``d_batches``, ``train_step``, ``transform_d_output`` and
+#: ``after_validation`` hook points and :func:`discriminator_head`.
 API_VERSION = 2
 
 __all__ = [
@@ -72,6 +84,11 @@ __all__ = [
     "Param",
     "STEP_HOOK_POINTS",
     "StepTensors",
+    "D_BATCHES",
+    "DBatches",
+    "StepFunction",
+    "Validation",
+    "discriminator_head",
     "discriminator_layers",
     "discriminator_tensors",
     "discriminator_update",

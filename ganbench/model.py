@@ -42,6 +42,10 @@ class GANModel(nn.Module):
             :class:`DStepSchedule` (WGAN's 100-step warm-up).
         d_optimizers, g_optimizers: which named optimizers the D and the G
             update step.
+        discriminator_head_name: the layer under ``discriminator`` that makes
+            D's logits, when it is not D's last weight layer in module order
+            (tricks that read or extend D's last features find it with
+            :func:`ganbench.trick.discriminator_head`).
     """
 
     task: TaskKind = TaskKind.UNCONDITIONAL
@@ -50,6 +54,7 @@ class GANModel(nn.Module):
     d_steps: int | DStepSchedule = 1
     d_optimizers: tuple[str, ...] = ("d",)
     g_optimizers: tuple[str, ...] = ("g",)
+    discriminator_head_name: str | None = None
 
     generator: nn.Module
     discriminator: nn.Module

@@ -262,11 +262,13 @@ def check_step_reaches_hooks(
             schedule=schedule,
             d_steps=1,
             next_batch=lambda: batch,
+            d_batches=trial.d_batches(),
         )
         trial_model.train()
         call_plugin(
             f"model {name!r}: a training step with the run's tricks failed",
-            trial_model.train_step,
+            trial.train_step,
+            trial_model,
             batch,
             ctx,
         )

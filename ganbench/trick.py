@@ -5,29 +5,34 @@ needs; each default leaves training unchanged. The core calls every trick's
 hook in the order the user listed the tricks (``--trick a --trick b``); the
 output of one feeds the next.
 
-Hook points come in three kinds:
+Hook points come in four kinds:
 
 * build hooks, applied on every path that builds a model (``ganbench run``,
   ``--resume``, ``ganbench score RUN``, ``check-plugin``): ``transform_model``
   and ``latent_prior``, so a run's weights always load into the model its
   tricks shaped, and evaluation draws z from the prior training used;
 * set-up hooks, once per run: ``init_weights`` (fresh runs only),
-  ``configure_optimizers``, ``d_steps_schedule``, ``before_training`` (fresh runs
-  only, before step 0) and ``evaluation_weights`` (each evaluation);
-* step hooks, reached inside every training step at the places
-  :data:`STEP_HOOK_POINTS` lists; the core checks after the first step that
-  a model's step reached every one a trick of the run uses.
+  ``configure_optimizers``, ``d_steps_schedule``, ``d_batches``,
+  ``before_training`` (fresh runs only, before step 0);
+* step hooks: ``train_step`` wraps (or replaces) every training step, and
+  inside it the places :data:`STEP_HOOK_POINTS` lists are reached; the core
+  checks after the first step that a model's step reached every one a trick
+  of the run uses;
+* validation and evaluation hooks: ``after_validation`` (each validation
+  during training) and ``evaluation_weights`` (each evaluation).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 if TYPE_CHECKING:
+    from ganbench.data.types import Batch
     from ganbench.latent import LatentPrior
     from ganbench.model import GANModel
     from ganbench.train.schedule import DStepSchedule
@@ -40,13 +45,17 @@ HOOK_POINTS: tuple[str, ...] = (
     "init_weights",  # fresh runs: after the model's own init
     "configure_optimizers",  # may wrap or replace the model's named optimizers
     "d_steps_schedule",  # may change the D-steps schedule
+    "d_batches",  # real and fake through D separately or mixed in one batch
     "before_training",  # fresh runs, before step 0 (D pretraining)
+    "train_step",  # wraps or replaces each training step (simultaneous updates)
     "targets",  # D's real/fake targets (label smoothing, flipping)
     "transform_d_input",  # every D input, real and fake (instance noise)
+    "transform_d_output",  # D's outputs on real and fake (output noise)
     "loss_terms",  # the named loss terms of a D or G update (penalties)
     "after_d_step",  # after each D optimizer step (weight clipping)
     "after_g_step",  # after each G optimizer step (EMA)
-    "end_of_step",  # after the whole G step (early stopping)
+    "end_of_step",  # after the whole G step
+    "after_validation",  # after each validation during training (early stopping)
     "evaluation_weights",  # the weights validation and evaluation use (EMA)
 )
 
@@ -56,6 +65,7 @@ HOOK_POINTS: tuple[str, ...] = (
 STEP_HOOK_POINTS: tuple[str, ...] = (
     "targets",
     "transform_d_input",
+    "transform_d_output",
     "loss_terms",
     "after_d_step",
     "after_g_step",
@@ -63,6 +73,31 @@ STEP_HOOK_POINTS: tuple[str, ...] = (
 
 Which = Literal["real", "fake"]
 Net = Literal["d", "g"]
+#: How the standard D update feeds D: real and fake in ``"separate"`` passes
+#: (each with its own BatchNorm statistics) or ``"mixed"`` in one batch.
+DBatches = Literal["separate", "mixed"]
+D_BATCHES: tuple[str, ...] = ("separate", "mixed")
+#: One training step: ``(batch, ctx) -> named losses`` (what ``train_step`` wraps).
+StepFunction = Callable[["Batch", "StepContext"], dict[str, Tensor]]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """One validation during training, as ``after_validation`` sees it.
+
+    Attributes:
+        step: generator steps trained when it was taken.
+        value: the selection metric on the validation split.
+        best_step, best_value: the best validation so far, this one included
+            (None when no value so far was finite).
+        lower_is_better: the metric's direction.
+    """
+
+    step: int
+    value: float
+    best_step: int | None
+    best_value: float | None
+    lower_is_better: bool
 
 
 class Trick:
@@ -96,8 +131,23 @@ class Trick:
         """Return the D-steps schedule to train with instead of ``schedule``."""
         return schedule
 
+    def d_batches(self, mode: DBatches) -> DBatches:
+        """Return how the standard D update feeds D: ``"separate"`` (default) or ``"mixed"``."""
+        return mode
+
     def before_training(self, model: GANModel, ctx: StepContext) -> None:
         """Act once before step 0 of a fresh run (``ctx.d_update`` trains D alone)."""
+
+    def train_step(
+        self, model: GANModel, batch: Batch, ctx: StepContext, step: StepFunction
+    ) -> dict[str, Tensor]:
+        """One training step: call ``step(batch, ctx)`` (the model's, or the next trick's).
+
+        Override to act around every step, or to replace the update (G and D
+        stepped simultaneously); a replacement builds on the helpers of
+        :mod:`ganbench.train.step`, so the step hook points are still reached.
+        """
+        return step(batch, ctx)
 
     def targets(self, real: Tensor, fake: Tensor, ctx: StepContext) -> tuple[Tensor, Tensor]:
         """Return D's targets for real and fake samples (each (N,), 1=real)."""
@@ -106,6 +156,12 @@ class Trick:
     def transform_d_input(self, x: Tensor, which: Which, ctx: StepContext) -> Tensor:
         """Return what D sees instead of ``x`` (real or fake samples)."""
         return x
+
+    def transform_d_output(
+        self, out: dict[str, Tensor], which: Which, ctx: StepContext
+    ) -> dict[str, Tensor]:
+        """Return D's outputs (``"logits"`` and any heads) on real or fake samples instead of ``out``."""
+        return out
 
     def loss_terms(self, terms: dict[str, Tensor], step: StepTensors) -> dict[str, Tensor]:
         """Return the named loss terms of one update (``step.net`` is ``"d"`` or ``"g"``).
@@ -123,6 +179,9 @@ class Trick:
 
     def end_of_step(self, model: GANModel, ctx: StepContext) -> None:
         """Act at the end of a generator step; may set ``ctx.stop_requested``."""
+
+    def after_validation(self, validation: Validation, ctx: StepContext) -> None:
+        """Act after each validation during training; may set ``ctx.stop_requested``."""
 
     def evaluation_weights(self, model: GANModel) -> Mapping[str, Tensor]:
         """Tensors (``model.state_dict()`` names) to evaluate with in place of the live ones.
@@ -158,3 +217,22 @@ def discriminator_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
         return []
     kinds = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
     return [(name, m) for name, m in d.named_modules() if isinstance(m, kinds)]
+
+
+def discriminator_head(model: nn.Module) -> tuple[str, nn.Module] | None:
+    """The layer that makes D's outputs, by its name under ``model.discriminator``.
+
+    Its input is D's last features (what feature matching compares, and what
+    minibatch discrimination extends). A model names it in
+    ``discriminator_head_name`` when D has several output layers (InfoGAN's
+    D and Q heads); otherwise it is D's last weight layer in module order.
+    None when the model has no discriminator or no weight layer.
+    """
+    d = getattr(model, "discriminator", None)
+    if d is None:
+        return None
+    name = getattr(model, "discriminator_head_name", None)
+    if name:
+        return name, d.get_submodule(name)
+    layers = [(n, m) for n, m in discriminator_layers(model) if n]
+    return layers[-1] if layers else None

@@ -293,6 +293,8 @@ class InfoGAN(UnconditionalGAN):
     """InfoGAN with the MNIST networks of Table 1, sized for the dataset."""
 
     loss = "non-saturating"
+    # D's logits come from d_head; q_head (registered after it) is Q's.
+    discriminator_head_name = "d_head"
 
     def __init__(self, info: DataInfo, params: Mapping[str, Any]) -> None:
         super().__init__()

@@ -36,7 +36,17 @@ TRICKS = {
     "r1": "r1",
     "historical-averaging": "historical-averaging",
     "smooth-gradients": "smooth-gradients",  # DCGAN's G has ReLUs
+    # A fixed horizon, as for instance-noise.
+    "output-noise": "output-noise:sigma=0.5,anneal_steps=6",
+    "feature-matching": "feature-matching",
+    "mixed-batches": "mixed-batches",  # DCGAN's D has BatchNorm
+    "virtual-batch-norm": "virtual-batch-norm",  # DCGAN's G has BatchNorm
+    "simultaneous-updates": "simultaneous-updates",
+    "minibatch-discrimination": "minibatch-discrimination",
+    "minibatch-stddev": "minibatch-stddev",
 }
+# early-stop is tested on its own (tests/test_early_stop.py): it changes a
+# run only once validations stall, which 6 steps of DCGAN need not show.
 COMMON = ["--plugin", "dcgan", "--dataset", "digits", "--eval-samples", "200"]
 METRICS = "fid,is"
 

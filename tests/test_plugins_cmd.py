@@ -54,6 +54,14 @@ FIRST_PARTY = {
     "r1": {"tricks": ["r1"]},
     "historical-averaging": {"tricks": ["historical-averaging"]},
     "smooth-gradients": {"tricks": ["smooth-gradients"]},
+    "output-noise": {"tricks": ["output-noise"]},
+    "feature-matching": {"tricks": ["feature-matching"]},
+    "mixed-batches": {"tricks": ["mixed-batches"]},
+    "minibatch-discrimination": {"tricks": ["minibatch-discrimination"]},
+    "minibatch-stddev": {"tricks": ["minibatch-stddev"]},
+    "virtual-batch-norm": {"tricks": ["virtual-batch-norm"]},
+    "simultaneous-updates": {"tricks": ["simultaneous-updates"]},
+    "early-stop": {"tricks": ["early-stop"]},
 }
 CORE = "ganbench-core"
 

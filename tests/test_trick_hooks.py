@@ -112,23 +112,28 @@ def _expected_calls(d_steps: int, steps: int) -> list[tuple[str, int | None]]:
     d_step = [
         "transform_d_input:real",
         "transform_d_input:fake",
+        "transform_d_output:real",
+        "transform_d_output:fake",
         "targets",
         "loss_terms:d",
         "after_d_step",
     ]
-    g_step = ["transform_d_input:fake", "loss_terms:g", "after_g_step"]
+    g_step = ["transform_d_input:fake", "transform_d_output:fake", "loss_terms:g", "after_g_step"]
     calls: list[tuple[str, int | None]] = [
         ("init_weights", None),
         ("transform_model", None),
         ("latent_prior", None),
         ("configure_optimizers", None),
         ("d_steps_schedule", None),
+        ("d_batches", None),
         ("before_training", None),
     ]
     for step in range(steps):
-        calls += [(name, step) for name in d_step * d_steps + g_step + ["end_of_step"]]
-    # The validation at the last step evaluates the weights the tricks name.
-    return [*calls, ("evaluation_weights", None)]
+        names = ["train_step", *d_step * d_steps, *g_step, "end_of_step"]
+        calls += [(name, step) for name in names]
+    # The validation at the last step evaluates the weights the tricks name,
+    # and the tricks hear of its value.
+    return [*calls, ("evaluation_weights", None), ("after_validation", steps - 1)]
 
 
 def test_trick_is_registered_by_a_plugin_object(registry: Registry) -> None:
@@ -334,7 +339,7 @@ def test_unknown_trick_lists_the_valid_choices(registry: Registry) -> None:
     ("trick", "fragment"),
     [
         ("recording:abc", "must be float"),
-        ("no-such-trick", "valid choices: d-dropout, d-pretrain, d-steps, dcgan-init, ema"),
+        ("no-such-trick", "valid choices: d-dropout, d-pretrain, d-steps, dcgan-init, early-stop"),
     ],
 )
 def test_cli_rejects_bad_tricks_before_writing_anything(

@@ -104,6 +104,10 @@ def _training_fields(prep: PreparedRun, outcome: TrainOutcome) -> dict[str, Any]
         "batch_size": prep.batch_size,
         "d_steps_schedule": outcome.schedule.describe(),
         "d_steps_total": outcome.d_steps_total,
+        # The standard D update's batches: real and fake in separate passes
+        # unless a trick mixes them (``mixed-batches``).
+        "d_batches": outcome.d_batches,
+        "stopped_early": outcome.stopped_early,
         "tricks": prep.trick_records,
         "made_by": prep.made_by,
         "device": prep.device.type,

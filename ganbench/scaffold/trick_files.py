@@ -38,10 +38,13 @@ Hook points come in four kinds (``ganbench.api.HOOK_POINTS`` lists them in
 the order the protocol reaches them): build hooks (``transform_model``,
 ``latent_prior``) shape the model on every path that builds one; set-up
 hooks (``init_weights``, ``configure_optimizers``, ``d_steps_schedule``,
-``before_training``) run once per run; step hooks (``targets``,
-``transform_d_input``, ``loss_terms``, ``after_d_step``, ``after_g_step``,
-``end_of_step``) run inside every training step; ``evaluation_weights``
-says which weights evaluation uses. ``targets`` is a step hook.
+``d_batches``, ``before_training``) run once per run; step hooks
+(``train_step`` around the step; inside it ``targets``,
+``transform_d_input``, ``transform_d_output``, ``loss_terms``,
+``after_d_step``, ``after_g_step``; then ``end_of_step``) run in every
+training step; ``after_validation`` hears each validation and
+``evaluation_weights`` says which weights evaluation uses. ``targets`` is
+a step hook.
 """
 
 from __future__ import annotations
@@ -249,13 +252,17 @@ every hook point you override) and describe its parameters with
   does), `latent_prior(prior, model)` (replace the z prior);
 - set-up hooks, once per run: `init_weights`, `configure_optimizers(model,
   optimizers)` (the named optimizers, `{"g": ..., "d": ...}`),
-  `d_steps_schedule(schedule)`, `before_training(model, ctx)` (D
-  pretraining with `ctx.d_update()`);
-- step hooks, in every training step: `targets`, `transform_d_input`,
-  `loss_terms(terms, step)` (add or change a named loss term; `step.net` is
-  `"d"` or `"g"`), `after_d_step`, `after_g_step`, `end_of_step`;
-- `evaluation_weights(model)`: the weights validation and evaluation use
-  (an average of G, say).
+  `d_steps_schedule(schedule)`, `d_batches(mode)` (real and fake through D
+  `"separate"` or `"mixed"`), `before_training(model, ctx)` (D pretraining
+  with `ctx.d_update()`);
+- step hooks, in every training step: `train_step(model, batch, ctx,
+  step)` around it; inside it `targets`, `transform_d_input`,
+  `transform_d_output`, `loss_terms(terms, step)` (add or change a named
+  loss term; `step.net` is `"d"` or `"g"`), `after_d_step`,
+  `after_g_step`; then `end_of_step`;
+- `after_validation(validation, ctx)` after each validation in training
+  (early stopping), and `evaluation_weights(model)`: the weights
+  validation and evaluation use (an average of G, say).
 
 A `check(model)` returning a reason refuses models the trick cannot apply
 to, as this one refuses losses that ignore D's targets.

@@ -33,6 +33,10 @@ class HookOrderRecorder(Trick):
         self.calls.append(("transform_d_input", which))
         return x
 
+    def transform_d_output(self, out: dict[str, Tensor], which: str, ctx: Any) -> dict[str, Tensor]:
+        self.calls.append(("transform_d_output", which))
+        return out
+
     def loss_terms(self, terms: dict[str, Tensor], step: Any) -> dict[str, Tensor]:
         self.calls.append(("loss_terms", step.net))
         return terms
@@ -51,8 +55,8 @@ def hook_order_problems(calls: list[tuple[str, str]]) -> list[str]:
     """What is missing or out of place in one or more recorded training steps.
 
     Each D optimizer step (``after_d_step``) must follow, since the previous
-    optimizer step, D's inputs (``transform_d_input``), the ``targets`` and
-    the D loss terms; each G optimizer step the G loss terms; every step
+    optimizer step, D's inputs (``transform_d_input``), its outputs
+    (``transform_d_output``), the ``targets`` and the D loss terms; each G optimizer step the G loss terms; every step
     ends with ``end_of_step``.
     """
     problems: list[str] = []
@@ -64,7 +68,7 @@ def hook_order_problems(calls: list[tuple[str, str]]) -> list[str]:
     for point, detail in calls:
         if point == "after_d_step":
             seen = {p for p, _ in since}
-            for needed in ("transform_d_input", "targets"):
+            for needed in ("transform_d_input", "transform_d_output", "targets"):
                 if needed not in seen:
                     problems.append(f"a D optimizer step without {needed} before it")
             if ("loss_terms", "d") not in since:

@@ -17,7 +17,7 @@ from ganbench.data.types import Batch
 from ganbench.model import GANModel
 from ganbench.model_build import shape_model
 from ganbench.train.checkpoint import load_checkpoint
-from ganbench.train.loop import LAST_CHECKPOINT, Trainer, TrainOutcome, TrainSettings
+from ganbench.train.loop import LAST_CHECKPOINT, Trainer, TrainOutcome, TrainSettings, Validator
 from ganbench.train.trick_chain import TrickChain
 from ganbench.trick import Trick
 
@@ -114,6 +114,7 @@ def short_run(
     batch_size: int = 8,
     seed: int = 0,
     paired: bool = True,
+    validator: Validator | None = None,
 ) -> ShortRun:
     """Train ``model`` for ``steps`` generator steps with the standard loop, on the CPU.
 
@@ -123,21 +124,24 @@ def short_run(
     back with ganbench's reader, and the weights are read as an evaluation
     would see them. ``paired`` is
     the dataset's ``info.paired`` (unpaired translation draws the domains
-    independently), as the runner passes it.
+    independently), as the runner passes it. With a ``validator`` (the
+    model -> a value, lower is better) the loop validates after every step.
     """
     spy = _InitialWeights()
     settings = TrainSettings(
         steps=steps,
         batch_size=min(batch_size, len(train)),
         seed=seed,
-        checkpoint_every=max(1, steps),
+        checkpoint_every=1 if validator is not None else max(1, steps),
         log_every=1,
     )
     chain = TrickChain([*tricks, spy])
     shape_model(model, chain, fresh=True)
     with tempfile.TemporaryDirectory(prefix="ganbench-check-") as tmp:
         folder = Path(tmp)
-        trainer = Trainer(model, train, chain, settings, CPU, folder, paired=paired)
+        trainer = Trainer(
+            model, train, chain, settings, CPU, folder, paired=paired, validator=validator
+        )
         outcome = trainer.run()
         path = folder / LAST_CHECKPOINT
         checkpoint = load_checkpoint(path) if path.exists() else {}

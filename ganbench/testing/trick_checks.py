@@ -23,6 +23,10 @@ from ganbench.trick import HOOK_POINTS, Trick, overridden_hook_points
 #: Generator steps and batch size of the with/without comparison.
 TRAIN_STEPS = 4
 TRAIN_BATCH = 32
+#: Steps of the comparison for a trick that acts on validations (early
+#: stopping): validated after every step, on a metric that never improves
+#: after the first, so that a stop has room to happen.
+VALIDATED_STEPS = 12
 
 #: What each hook point must change to count as acting.
 CLAIMS = {
@@ -31,13 +35,17 @@ CLAIMS = {
     "init_weights": "the model's initial weights",
     "configure_optimizers": "the optimizers or their settings",
     "d_steps_schedule": "the D-steps schedule",
+    "d_batches": "how D's batches are made (separate or mixed)",
     "before_training": "the model's weights or the trick's state",
+    "train_step": "the training step (it does not hand every step to the default)",
     "targets": "D's real or fake targets",
     "transform_d_input": "D's input",
+    "transform_d_output": "D's outputs",
     "loss_terms": "the D or G loss terms",
     "after_d_step": "the model's weights, the trick's state or the stop flag",
     "after_g_step": "the model's weights, the trick's state or the stop flag",
     "end_of_step": "the model's weights, the trick's state or the stop flag",
+    "after_validation": "the trick's state or the stop flag",
     "evaluation_weights": "the weights evaluation uses",
 }
 
@@ -104,16 +112,20 @@ def check_trick(spec: TrickSpec, registry: Registry | None = None) -> list[Check
     # Train on the first probe model the trick runs on: without a way to
     # declare "images only", an image trick may legitimately fail on 2-D points.
     errors: list[str] = []
+    validated = "after_validation" in spec.hook_points
+    run_options: dict[str, Any] = {"steps": TRAIN_STEPS, "batch_size": TRAIN_BATCH}
+    if validated:
+        run_options = {**run_options, "steps": VALIDATED_STEPS, "validator": _stalled_metric()}
     for setup in setups:
         try:
             spy = HookSpy(_build(spec, defaults, None))
-            tricked = short_run(
-                setup.build(), setup.train, [spy.trick], steps=TRAIN_STEPS, batch_size=TRAIN_BATCH
-            )
+            tricked = short_run(setup.build(), setup.train, [spy.trick], **run_options)
         except Exception as exc:
             errors.append(f"on {setup.name}: {describe_error(exc)}")
             continue
-        plain = short_run(setup.build(), setup.train, steps=TRAIN_STEPS, batch_size=TRAIN_BATCH)
+        if validated:
+            run_options["validator"] = _stalled_metric()
+        plain = short_run(setup.build(), setup.train, **run_options)
         break
     failure = "; ".join(errors) if len(errors) == len(setups) else None
     for point in spec.hook_points:
@@ -129,13 +141,19 @@ def check_trick(spec: TrickSpec, registry: Registry | None = None) -> list[Check
     with log.check("changes training") as check:
         if failure is not None:
             check.fail(f"training with the trick failed: {failure}")
+        steps = run_options["steps"]
+        stopped = tricked.outcome.steps_done != plain.outcome.steps_done
         # Compared as evaluated: an EMA trick leaves the live weights alone.
-        if not differs(plain.evaluated, tricked.evaluated):
+        if not stopped and not differs(plain.evaluated, tricked.evaluated):
             check.fail(
-                f"{TRAIN_STEPS} steps on {setup.name} with the trick end with the same "
+                f"{steps} steps on {setup.name} with the trick end with the same "
                 "weights as without it"
             )
-        check.detail = f"{TRAIN_STEPS} steps on {setup.name}: other final weights"
+        check.detail = (
+            f"{steps} steps on {setup.name}: stopped after {tricked.outcome.steps_done}"
+            if stopped
+            else f"{steps} steps on {setup.name}: other final weights"
+        )
         if errors:
             check.detail += f" (training failed {'; '.join(errors)})"
     return log.results
@@ -210,6 +228,17 @@ def _applicable_setups(spec: TrickSpec) -> tuple[list[ProbeSetup], list[str]]:
     return accepted, refusals
 
 
+def _stalled_metric() -> Callable[[Any], float]:
+    """A validation metric (lower is better) that gets worse at every validation."""
+    count = [0]
+
+    def validate(model: Any) -> float:
+        count[0] += 1
+        return float(count[0])
+
+    return validate
+
+
 class HookSpy:
     """Wraps every hook of one trick instance to count calls and calls that changed something.
 
@@ -274,6 +303,35 @@ class HookSpy:
         before = {name: t.detach().clone() for name, t in terms.items()}
         result = original(terms, step)
         return result, differs(before, {name: t.detach() for name, t in result.items()})
+
+    @staticmethod
+    def _d_batches(original: Callable, mode: str) -> tuple[Any, bool]:
+        result = original(mode)
+        return result, result != mode
+
+    @staticmethod
+    def _train_step(
+        original: Callable, model: Any, batch: Any, ctx: Any, step: Callable
+    ) -> tuple[Any, bool]:
+        handed = [0]
+
+        def counted(*args: Any) -> Any:
+            handed[0] += 1
+            return step(*args)
+
+        result = original(model, batch, ctx, counted)
+        return result, handed[0] != 1
+
+    @staticmethod
+    def _transform_d_output(original: Callable, out: Any, which: str, ctx: Any) -> tuple[Any, bool]:
+        before = {name: t.detach().clone() for name, t in out.items()}
+        result = original(out, which, ctx)
+        return result, differs(before, {name: t.detach() for name, t in result.items()})
+
+    def _after_validation(self, original: Callable, validation: Any, ctx: Any) -> tuple[Any, bool]:
+        before = (copy.deepcopy(self.trick.state_dict()), ctx.stop_requested)
+        original(validation, ctx)
+        return None, differs(before, (self.trick.state_dict(), ctx.stop_requested))
 
     @staticmethod
     def _evaluation_weights(original: Callable, model: Any) -> tuple[Any, bool]:

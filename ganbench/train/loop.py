@@ -23,6 +23,7 @@ from ganbench.train.checkpoint import load_checkpoint, restore_rng_state, rng_st
 from ganbench.train.schedule import DStepSchedule, as_schedule
 from ganbench.train.step import StepContext
 from ganbench.train.trick_chain import TrickChain
+from ganbench.trick import Validation
 
 #: Validation callback: the model -> the selection metric on the validation split.
 Validator = Callable[[GANModel], float]
@@ -72,6 +73,10 @@ class TrainOutcome:
     curves: list[dict[str, float]] = field(default_factory=list)
     schedule: DStepSchedule = field(default_factory=DStepSchedule)
     wall_time_s: float = 0.0
+    #: A trick ended training (``ctx.stop_requested``), before or at the budget.
+    stopped_early: bool = False
+    #: How the standard D update fed D (``ctx.d_batches``).
+    d_batches: str = "separate"
 
     @property
     def d_steps_total(self) -> int:
@@ -155,6 +160,7 @@ class Trainer:
             schedule=schedule,
             d_steps=schedule.at(0),
             next_batch=self.stream.next,
+            d_batches=self.tricks.d_batches(),
         )
 
     # -- checkpoints -----------------------------------------------------------
@@ -182,6 +188,7 @@ class Trainer:
                 "wall_time_s": state["wall_time_s"],
                 "status": state["status"],
                 "diverged_at_step": state["diverged_at_step"],
+                "stopped_early": state["stopped_early"],
             },
         )
 
@@ -212,6 +219,7 @@ class Trainer:
             "wall_time_s": float(payload["wall_time_s"]),
             "status": payload["status"],
             "diverged_at_step": payload["diverged_at_step"],
+            "stopped_early": bool(payload.get("stopped_early", False)),
             "step": int(payload["step"]),
         }
 
@@ -321,11 +329,16 @@ class Trainer:
             "window": {},
             "window_n": 0,
             "window_counts": {},
+            "stopped_early": False,
         }
         payload = self._resume_payload() if resume else None
         if payload is not None:
             state = self._restore(ctx, payload)
-            if state["status"] == "completed" and state["step"] < settings.steps:
+            if (
+                state["status"] == "completed"
+                and state["step"] < settings.steps
+                and not state["stopped_early"]
+            ):
                 state["status"] = "running"  # a resume that extends the budget
         start_step = state["step"]
         session_start = time.perf_counter()
@@ -347,7 +360,7 @@ class Trainer:
             ctx.d_steps = schedule.at(step)
             if step == start_step:
                 self.tricks.clear_reached()
-            losses = self.model.train_step(self.stream.next(), ctx)
+            losses = self.tricks.train_step(self.model, self.stream.next(), ctx)
             if step == start_step:
                 self._check_hooks_reached()
             values = {name: float(v) for name, v in losses.items()}
@@ -373,6 +386,23 @@ class Trainer:
                 value = self._validate(step, state)
                 if value is not None:
                     state["curves"].append({"step": step, "val_metric": value})
+                    self.tricks.after_validation(
+                        Validation(
+                            step,
+                            value,
+                            state["best_step"],
+                            state["best_value"],
+                            settings.select_lower_is_better,
+                        ),
+                        ctx,
+                    )
+                    # An early stop decided on this validation ends the run here,
+                    # and the checkpoint below says so (a resume does not reopen it).
+                    at_end = at_end or ctx.stop_requested
+                if ctx.stop_requested:
+                    # Even at the budget's last step: a resume that extends the
+                    # budget must not reopen a run a trick has ended.
+                    state["stopped_early"] = True
                 state["wall_time_s"] = prior_wall + time.perf_counter() - session_start
                 if at_end:
                     state["status"] = "completed"
@@ -397,6 +427,8 @@ class Trainer:
             curves=state["curves"],
             schedule=schedule,
             wall_time_s=state["wall_time_s"],
+            stopped_early=state["stopped_early"],
+            d_batches=ctx.d_batches,
         )
 
 

@@ -10,27 +10,29 @@ The order of one update, which a custom :meth:`GANModel.train_step` keeps by
 calling these helpers (the conformance kit checks it for every model):
 
 * D update: z from the model's prior; fake = G(z) without gradients;
-  ``transform_d_input`` (real, then fake); D's outputs on both;
-  ``targets``; the model's D terms; ``loss_terms`` ("d"); backward; the D
+  ``transform_d_input`` (real, then fake); D's outputs on both (in separate
+  passes, or one mixed pass when a trick's ``d_batches`` says so);
+  ``transform_d_output`` (real, then fake); ``targets``; the model's D terms; ``loss_terms`` ("d"); backward; the D
   optimizers step; the model's ``after_d_update``; ``after_d_step``.
 * G update: z; fake = G(z); ``transform_d_input`` (fake); D's outputs;
-  the model's G terms; ``loss_terms`` ("g"); backward; the G optimizers
+  ``transform_d_output`` (fake); the model's G terms; ``loss_terms`` ("g"); backward; the G optimizers
   step; ``after_g_step``.
 * a step: ``ctx.d_steps`` D updates (the first on the step's batch, further
-  ones on fresh batches, as in WGAN's critic loop), then one G update; the
-  loop then calls ``end_of_step``.
+  ones on fresh batches, as in WGAN's critic loop), then one G update,
+  inside the tricks' ``train_step`` wrappers; the loop then calls
+  ``end_of_step``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 from torch import Tensor
 
-from ganbench.trick import Net
+from ganbench.trick import DBatches, Net
 
 if TYPE_CHECKING:
     from ganbench.data.types import Batch
@@ -55,6 +57,8 @@ class StepContext:
         schedule: the D-steps schedule, after tricks.
         d_steps: D steps of this generator step (``schedule.at(step)``).
         next_batch: draws the next real training batch (for extra D steps).
+        d_batches: how the standard D update feeds D real and fake samples
+            (``"separate"`` passes, or ``"mixed"`` in one), after tricks.
         stop_requested: set by an ``end_of_step`` hook to end training early.
         scratch: free space for tricks and custom steps (not checkpointed).
     """
@@ -68,6 +72,7 @@ class StepContext:
     schedule: DStepSchedule
     d_steps: int
     next_batch: Callable[[], Batch]
+    d_batches: DBatches = "separate"
     stop_requested: bool = False
     scratch: dict[str, Any] = field(default_factory=dict)
 
@@ -176,6 +181,25 @@ def logged_losses(prefix: str, total: Tensor, terms: Mapping[str, Tensor]) -> di
     return out
 
 
+def _mixed_outputs(
+    model: GANModel, real_in: Tensor, fake_in: Tensor, batch: Batch
+) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """D's outputs on reals and fakes from one pass over both, concatenated.
+
+    The fakes are conditioned on the batch's own conditioning, so the pass
+    sees the conditioning twice; every output is split back by rows.
+    """
+    n = real_in.shape[0]
+    twice = type(batch)(
+        **{
+            f.name: None if (v := getattr(batch, f.name)) is None else torch.cat([v, v])
+            for f in fields(batch)
+        }
+    )
+    out = discriminator_outputs(model, torch.cat([real_in, fake_in]), twice)
+    return {k: v[:n] for k, v in out.items()}, {k: v[n:] for k, v in out.items()}
+
+
 def discriminator_tensors(model: GANModel, batch: Batch, ctx: StepContext) -> StepTensors:
     """The forward half of a D update, with its hook points: everything but the terms."""
     hooks = ctx.hooks
@@ -184,8 +208,13 @@ def discriminator_tensors(model: GANModel, batch: Batch, ctx: StepContext) -> St
         fake = model.generate(z, batch)
     real_in = hooks.transform_d_input(batch.x, "real", ctx)
     fake_in = hooks.transform_d_input(fake, "fake", ctx)
-    real_out = discriminator_outputs(model, real_in, batch)
-    fake_out = discriminator_outputs(model, fake_in, batch)
+    if ctx.d_batches == "mixed":
+        real_out, fake_out = _mixed_outputs(model, real_in, fake_in, batch)
+    else:
+        real_out = discriminator_outputs(model, real_in, batch)
+        fake_out = discriminator_outputs(model, fake_in, batch)
+    real_out = hooks.transform_d_output(real_out, "real", ctx)
+    fake_out = hooks.transform_d_output(fake_out, "fake", ctx)
     real_t, fake_t = hooks.targets(
         torch.ones_like(real_out["logits"]), torch.zeros_like(fake_out["logits"]), ctx
     )
@@ -199,7 +228,9 @@ def generator_tensors(model: GANModel, batch: Batch, ctx: StepContext) -> StepTe
     z = model.sample_latent(len(batch), ctx.device)
     fake = model.generate(z, batch)
     fake_in = ctx.hooks.transform_d_input(fake, "fake", ctx)
-    fake_out = discriminator_outputs(model, fake_in, batch)
+    fake_out = ctx.hooks.transform_d_output(
+        discriminator_outputs(model, fake_in, batch), "fake", ctx
+    )
     return StepTensors("g", model, batch, z, fake, fake_in, fake_out, ctx)
 
 

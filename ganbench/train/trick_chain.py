@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from ganbench.trick import STEP_HOOK_POINTS, Trick, Which
+from ganbench.trick import STEP_HOOK_POINTS, DBatches, Trick, Validation, Which
 
 if TYPE_CHECKING:
+    from ganbench.data.types import Batch
     from ganbench.latent import LatentPrior
     from ganbench.model import GANModel
     from ganbench.train.schedule import DStepSchedule
@@ -71,11 +72,28 @@ class TrickChain:
             schedule = trick.d_steps_schedule(schedule)
         return schedule
 
+    def d_batches(self, mode: DBatches = "separate") -> DBatches:
+        for trick in self.tricks:
+            mode = trick.d_batches(mode)
+        return mode
+
     def before_training(self, model: GANModel, ctx: StepContext) -> None:
         for trick in self.tricks:
             trick.before_training(model, ctx)
 
     # -- the step --------------------------------------------------------------
+    def train_step(self, model: GANModel, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
+        """The model's ``train_step`` inside every trick's ``train_step``, the first outermost."""
+
+        def from_trick(index: int, batch: Batch, ctx: StepContext) -> dict[str, Tensor]:
+            if index == len(self.tricks):
+                return model.train_step(batch, ctx)
+            return self.tricks[index].train_step(
+                model, batch, ctx, lambda b, c: from_trick(index + 1, b, c)
+            )
+
+        return from_trick(0, batch, ctx)
+
     def targets(self, real: Tensor, fake: Tensor, ctx: StepContext) -> tuple[Tensor, Tensor]:
         self.reached.add("targets")
         for trick in self.tricks:
@@ -87,6 +105,14 @@ class TrickChain:
         for trick in self.tricks:
             x = trick.transform_d_input(x, which, ctx)
         return x
+
+    def transform_d_output(
+        self, out: dict[str, Tensor], which: Which, ctx: StepContext
+    ) -> dict[str, Tensor]:
+        self.reached.add("transform_d_output")
+        for trick in self.tricks:
+            out = dict(trick.transform_d_output(dict(out), which, ctx))
+        return out
 
     def loss_terms(self, terms: dict[str, Tensor], step: StepTensors) -> dict[str, Tensor]:
         self.reached.add("loss_terms")
@@ -107,6 +133,10 @@ class TrickChain:
     def end_of_step(self, model: GANModel, ctx: StepContext) -> None:
         for trick in self.tricks:
             trick.end_of_step(model, ctx)
+
+    def after_validation(self, validation: Validation, ctx: StepContext) -> None:
+        for trick in self.tricks:
+            trick.after_validation(validation, ctx)
 
     def clear_reached(self) -> None:
         """Forget which step hook points were reached."""

@@ -29,14 +29,18 @@ from torch import Tensor
 import ganbench
 from ganbench.api import (
     HOOK_POINTS,
+    Batch,
+    DBatches,
     DStepSchedule,
     GANModel,
     LatentPrior,
     StepContext,
+    StepFunction,
     StepTensors,
     Trick,
     TrickParam,
     TrickSpec,
+    Validation,
 )
 
 NAME = "recording"
@@ -102,8 +106,18 @@ class RecordingTrick(Trick):
         self._record("d_steps_schedule", None)
         return schedule.with_base(self.d_steps) if self.d_steps else schedule
 
+    def d_batches(self, mode: DBatches) -> DBatches:
+        self._record("d_batches", None)
+        return mode
+
     def before_training(self, model: GANModel, ctx: StepContext) -> None:
         self._record("before_training", None)
+
+    def train_step(
+        self, model: GANModel, batch: Batch, ctx: StepContext, step: StepFunction
+    ) -> dict[str, Tensor]:
+        self._record("train_step", ctx)
+        return step(batch, ctx)
 
     def targets(self, real: Tensor, fake: Tensor, ctx: StepContext) -> tuple[Tensor, Tensor]:
         self._record("targets", ctx)
@@ -113,6 +127,12 @@ class RecordingTrick(Trick):
     def transform_d_input(self, x: Tensor, which: str, ctx: StepContext) -> Tensor:
         self._record("transform_d_input", ctx, which)
         return x + self.noise * torch.randn_like(x) if self.noise > 0 else x
+
+    def transform_d_output(
+        self, out: dict[str, Tensor], which: str, ctx: StepContext
+    ) -> dict[str, Tensor]:
+        self._record("transform_d_output", ctx, which)
+        return out
 
     def loss_terms(self, terms: dict[str, Tensor], step: StepTensors) -> dict[str, Tensor]:
         self._record("loss_terms", step.ctx, step.net)
@@ -128,6 +148,9 @@ class RecordingTrick(Trick):
         self._record("end_of_step", ctx)
         if self.stop_after and ctx.step + 1 >= self.stop_after:
             ctx.stop_requested = True
+
+    def after_validation(self, validation: Validation, ctx: StepContext) -> None:
+        self._record("after_validation", ctx)
 
     def evaluation_weights(self, model: GANModel) -> dict[str, Tensor]:
         self._record("evaluation_weights", None)
