@@ -59,6 +59,7 @@ rows=(
   "unconditional/grid25 pacgan:3 2000 100"
   "unconditional/grid25 pacgan:4 2000 100"
   "unconditional/grid25 wgan-gp 2000 100"
+  "unconditional/grid25 unrolled 2000 100"
 )
 
 # Rows being trained but not yet published (fewer than 3 seeds so far):
@@ -68,7 +69,6 @@ rows=(
 # mini-batches per step, so D judges 100 packs), beside the same-samples
 # rows above (batch 100: 100 / m packs).
 pending=(
-  "unconditional/grid25 unrolled 2000 100"
   "unconditional/digits wgan 2000 64"
   "unconditional/digits wgan-gp 2000 64"
   "unconditional/digits unrolled 2000 64"

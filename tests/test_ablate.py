@@ -105,5 +105,6 @@ def test_a_trick_that_does_not_apply_is_refused_or_listed_under_all(tmp_path, ca
     base = RunRequest(model="wgan", dataset="digits", steps=0)
     kept, refused = check_arms(arms, base, registry, drop_refused=True)
     assert kept[0].label == "baseline" and "ema" in [arm.label for arm in kept]
-    assert set(refused) == {"label-flip", "label-smoothing"}
-    assert all("ignores D's targets" in why for why in refused.values())
+    assert set(refused) == {"label-flip", "label-smoothing", "output-noise"}
+    assert all("ignores D's targets" in refused[name] for name in ("label-flip", "label-smoothing"))
+    assert "affine in D's output" in refused["output-noise"]

@@ -281,6 +281,7 @@ MINIMAL_ARGS = {
     "leaderboard": ["build"],
     "new-plugin": ["x", "--kind", "model"],
     "ablate": ["--plugin", "gan", "--trick", "ema"],
+    "tricks": ["--matrix"],
 }
 
 

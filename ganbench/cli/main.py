@@ -21,6 +21,7 @@ from . import (
     score_cmd,
     stats_cmd,
     store_cmd,
+    tricks_cmd,
 )
 from .parser import OneLineParser
 
@@ -71,6 +72,11 @@ COMMANDS: dict[str, Command] = {
         ablate_cmd.add_arguments,
         ablate_cmd.run,
         "a baseline against the baseline plus each trick, on the same seeds, with paired statistics",
+    ),
+    "tricks": (
+        tricks_cmd.add_arguments,
+        tricks_cmd.run,
+        "list the tricks; --matrix: every trick against every model (applies, refused, effect)",
     ),
     "new-plugin": (
         new_plugin_cmd.add_arguments,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ganbench.leaderboard.escape import escape_html, escape_markdown
+from ganbench.leaderboard.markers import P_HEADER, legend_lines, p_text, rank_text, seeds_text
 from ganbench.leaderboard.numbers import format_mean_std
 from ganbench.leaderboard.protocol_text import protocol_lines
 from ganbench.leaderboard.table import ROW_COLUMNS, LeaderboardTable
@@ -40,8 +41,14 @@ def displayed_metrics(table: LeaderboardTable) -> list[str]:
 
 
 def display_cells(table: LeaderboardTable) -> tuple[list[str], list[list[str]]]:
-    """Header and body cells of ``table`` as plain (unescaped) text."""
+    """Header and body cells of ``table`` as plain (unescaped) text.
+
+    A ranked table has a ``p vs above`` column after ``diverged``; ranks and
+    seed counts carry the marks of :mod:`ganbench.leaderboard.markers`.
+    """
     header = ["rank", "model", "tricks", "steps", "batch", "n", "diverged"]
+    if _shows_p(table):
+        header.append(P_HEADER)
     header += [
         name + _ARROWS.get(table.directions.get(name, ""), "") for name in displayed_metrics(table)
     ]
@@ -50,18 +57,18 @@ def display_cells(table: LeaderboardTable) -> tuple[list[str], list[list[str]]]:
 
 
 def _display_row(table: LeaderboardTable, row: dict[str, object]) -> list[str]:
-    role = str(row["role"])
-    rank = str(row["rank"]) if role == "ranked" else {"unranked": "-"}.get(role, role)
     reference = row["kind"] == "real-data"
     cells = [
-        rank,
+        rank_text(row),
         str(row["model"]),
         str(row["tricks"]),
         "-" if reference else str(row["steps"]),
         "-" if reference else str(row["batch_size"]),
-        str(row["n_seeds"]),
+        seeds_text(row),
         str(row["n_diverged"]),
     ]
+    if _shows_p(table):
+        cells.append(p_text(row))
     for name in displayed_metrics(table):
         cells.append(format_mean_std(row[f"{name}_mean"], row[f"{name}_std"]))
     return cells
@@ -84,6 +91,9 @@ def render_markdown(task: str, dataset: str, tables: Sequence[LeaderboardTable])
         header, body = display_cells(table)
         lines += ["", _markdown_row(header), _markdown_rule(len(header))]
         lines += [_markdown_row(cells) for cells in body]
+        # The legend right under the table it explains, before any notes.
+        for sentence in table_legend(table):
+            lines += ["", escape_markdown(sentence)]
         if table.notes:
             lines.append("")
             lines += [f"> Note: {escape_markdown(note)}" for note in table.notes]
@@ -98,7 +108,10 @@ def render_csv(tables: Sequence[LeaderboardTable]) -> str:
     not have are empty. ``rank`` is empty for rows that are not ranked;
     ``ranked_by`` and ``ranking_direction`` name the table's ranking metric
     (a ``<name>_mean`` column) and its better direction, so the file can be
-    checked without its Markdown page.
+    checked without its Markdown page. ``ci_low``, ``ci_high``,
+    ``tied_with_above``, ``tied_with``, ``p_vs_above``, ``few_seeds`` and
+    ``seeds`` are numbers and flags (:mod:`ganbench.leaderboard.ties`), never
+    the Markdown marks; a flag or value that does not apply is empty.
     """
     frames = [table.rows for table in tables]
     metric_names = sorted({name for table in tables for name in table.metric_names})
@@ -145,6 +158,7 @@ def render_html_section(
             parts.append("<tr>" + "".join(f"<td>{escape_html(c)}</td>" for c in cells) + "</tr>")
         parts.append("</tbody>")
         parts.append("</table>")
+        parts += [f'<p class="legend">{escape_html(line)}</p>' for line in table_legend(table)]
         parts += [f'<p class="note">Note: {escape_html(note)}</p>' for note in table.notes]
     parts.append("</section>")
     return "\n".join(parts)
@@ -171,6 +185,7 @@ def render_html_page(contents: Sequence[tuple[str, str]], sections: Sequence[str
                 "th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }",
                 "td:nth-child(2), td:nth-child(3) { text-align: left; }",
                 ".note { color: #a60; }",
+                ".legend { color: #555; font-size: 0.9em; }",
                 "</style>",
                 "</head>",
                 "<body>",
@@ -185,6 +200,16 @@ def render_html_page(contents: Sequence[tuple[str, str]], sections: Sequence[str
         )
         + "\n"
     )
+
+
+def table_legend(table: LeaderboardTable) -> list[str]:
+    """The legend sentences of ``table``'s marks (:func:`~ganbench.leaderboard.markers.legend_lines`)."""
+    return legend_lines(table.rows, table.primary_metric, _shows_p(table))
+
+
+def _shows_p(table: LeaderboardTable) -> bool:
+    # Only a ranked table has rows above other rows to test against.
+    return table.ranking_direction is not None
 
 
 def _ranking_text(table: LeaderboardTable) -> str:

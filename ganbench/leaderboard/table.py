@@ -18,12 +18,14 @@ import pandas as pd
 
 from ganbench.leaderboard.seeds import (
     ENTRY_COLUMNS,
+    Entry,
     SeedRuns,
     describe_entry,
     entry_of,
     group_by_seed,
     repeated_seed_notes,
 )
+from ganbench.leaderboard.ties import TIE_COLUMNS, add_tie_columns
 from ganbench.run.record import COMPARISON_FIELDS, RunRecord, comparison_key
 
 #: Leading columns of :attr:`LeaderboardTable.rows`, before the metric columns.
@@ -40,6 +42,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "comparison_key",
     "ranked_by",
     "ranking_direction",
+    *TIE_COLUMNS,
 )
 
 #: Columns of :data:`ROW_COLUMNS` with one value per table, so that every
@@ -73,6 +76,12 @@ class LeaderboardTable:
             (repeated runs of a seed count once, with the newest run).
             ``ranked_by`` and ``ranking_direction`` are the primary metric
             and its direction, empty when the table is not ranked.
+            ``ci_low`` .. ``seeds`` say which ranks the seeds separate
+            (:mod:`ganbench.leaderboard.ties`): the 95% interval of the
+            ranking metric's mean, whether the row is tied with a row
+            ranked above it (and with which ranks), the Welch p-value
+            against the row directly above, whether it has fewer than 3
+            completed seeds, and those seeds.
         notes: caveats worth printing under the table.
     """
 
@@ -165,6 +174,9 @@ def _build_table(
     }
     for column in TABLE_COLUMNS:
         rows.insert(ROW_COLUMNS.index(column), column, per_table[column])
+    values, seeds = _ranking_values(completed, primary if ranked else None)
+    metric_columns = [c for c in rows.columns if c not in ROW_COLUMNS]
+    rows = add_tie_columns(rows, values, seeds)[list(ROW_COLUMNS) + metric_columns]
     protocol = {name: records[0].protocol.get(name) for name in COMPARISON_FIELDS}
     protocol["metric_params"] = _merged_metric_params(completed or records, notes)
     return LeaderboardTable(
@@ -273,8 +285,27 @@ def _rank(rows: pd.DataFrame, primary: str | None, direction: str | None) -> pd.
     budget = rows.loc[ranked, ["steps", "batch_size"]]
     rows.loc[ranked, "rank"] = budget.groupby(["steps", "batch_size"]).cumcount().to_numpy() + 1
     metric_columns = [c for c in rows.columns if c.endswith(("_mean", "_std"))]
-    leading = [c for c in ROW_COLUMNS if c not in TABLE_COLUMNS]
+    # Per-table and tie columns are added by the caller, after ranking.
+    leading = [c for c in ROW_COLUMNS if c not in TABLE_COLUMNS + TIE_COLUMNS]
     return rows[leading + metric_columns]
+
+
+def _ranking_values(
+    completed: list[RunRecord], primary: str | None
+) -> tuple[dict[Entry, list[float]], dict[Entry, list[int]]]:
+    """Per entry: the ranking metric's value on each completed seed, and those seeds.
+
+    ``completed`` holds one run per (entry, seed). Values are in seed order;
+    without a ranking metric there are no values (nothing to compare).
+    """
+    values: dict[Entry, list[float]] = defaultdict(list)
+    seeds: dict[Entry, list[int]] = defaultdict(list)
+    for record in sorted(completed, key=lambda r: (entry_of(r), int(r.seed))):
+        entry = entry_of(record)
+        seeds[entry].append(int(record.seed))
+        if primary is not None:
+            values[entry].append(float(record.metrics.get(primary, math.nan)))
+    return dict(values), dict(seeds)
 
 
 def _merged_metric_params(records: list[RunRecord], notes: list[str]) -> dict[str, Any]:
