@@ -206,17 +206,27 @@ def test_compatibility_check_refuses_plain_digits(
     assert not places.runs_dir.exists()  # refused before anything was written
 
 
+#: The hook calls of the core's D and G passes (before the loss terms).
+CORE_D_PASS = [
+    "transform_d_input:real",
+    "transform_d_input:fake",
+    "transform_d_output:real",
+    "transform_d_output:fake",
+    "targets",
+]
+CORE_G_PASS = ["transform_d_input:fake", "transform_d_output:fake"]
+
+
 def _expected_calls(case: KindCase, d_steps: int, steps: int) -> list[tuple[str, int | None]]:
     """The hook calls of a Trainer run of ``case``'s model (no validation), in order."""
     if case.kind is TaskKind.UNPAIRED_TRANSLATION:
         # D_A's inputs are transformed too, in its D term after the core's targets,
         # and G_BA's fakes in its G term.
-        d_inputs = ["transform_d_input:real", "transform_d_input:fake", "targets"]
-        d_inputs += ["transform_d_input:real", "transform_d_input:fake"]
-        g_inputs = ["transform_d_input:fake"] * 2
+        d_inputs = [*CORE_D_PASS, "transform_d_input:real", "transform_d_input:fake"]
+        g_inputs = [*CORE_G_PASS, "transform_d_input:fake"]
     else:
-        d_inputs = ["transform_d_input:real", "transform_d_input:fake", "targets"]
-        g_inputs = ["transform_d_input:fake"]
+        d_inputs = CORE_D_PASS
+        g_inputs = CORE_G_PASS
     d_step = [*d_inputs, "loss_terms:d", "after_d_step"]
     g_step = [*g_inputs, "loss_terms:g", "after_g_step"]
     calls: list[tuple[str, int | None]] = [
@@ -225,10 +235,11 @@ def _expected_calls(case: KindCase, d_steps: int, steps: int) -> list[tuple[str,
         *([("latent_prior", None)] if case.has_latent else []),  # no prior, no hook
         ("configure_optimizers", None),
         ("d_steps_schedule", None),
+        ("d_batches", None),
         ("before_training", None),
     ]
     for step in range(steps):
-        names = d_step * d_steps + g_step + ["end_of_step"]
+        names = ["train_step", *d_step * d_steps, *g_step, "end_of_step"]
         calls += [(name, step) for name in names]
     return calls
 
@@ -263,8 +274,9 @@ def test_models_reach_every_trick_hook_point_through_the_core_update(
     assert outcome.status == "completed" and outcome.d_steps_total == 4
     trick = prep.tricks[0]
     assert trick.calls == _expected_calls(case, d_steps=2, steps=2)
-    # Every hook point but evaluation's (no validator here) and, without z, the prior's.
-    expected_hooks = set(HOOK_POINTS) - {"evaluation_weights"}
+    # Every hook point but evaluation's and validation's (no validator here)
+    # and, without z, the prior's.
+    expected_hooks = set(HOOK_POINTS) - {"evaluation_weights", "after_validation"}
     expected_hooks -= set() if case.has_latent else {"latent_prior"}
     assert set(trick.counts) == expected_hooks
 
