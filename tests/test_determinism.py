@@ -91,6 +91,10 @@ def test_dcgan_on_digits_same_seed_same_numbers(capsys: pytest.CaptureFixture[st
         "25",
         "--eval-samples",
         "300",
+        # The attacks' own same-seed test is in test_metrics_attacks; here
+        # they would be half of each run's time.
+        "--skip-metric",
+        "attack-robustness",
     )
     first = run_record(capsys, *args)
     second = run_record(capsys, *args)

@@ -89,6 +89,9 @@ def run_args(runs_dir: Path, store: Path) -> list[str]:
         str(EVERY),
         "--eval-samples",
         str(EVAL_SAMPLES),
+        # What is resumed is training; the attacks would double each evaluation.
+        "--skip-metric",
+        "attack-robustness",
         "--quiet",
         "--runs-dir",
         str(runs_dir),
