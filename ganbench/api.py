@@ -54,6 +54,7 @@ from ganbench.train.step import (
     logged_losses,
     standard_train_step,
     step_optimizers,
+    summed_terms,
 )
 from ganbench.trick import (
     D_BATCHES,
@@ -96,6 +97,7 @@ __all__ = [
     "generator_update",
     "logged_losses",
     "step_optimizers",
+    "summed_terms",
     "Batch",
     "DataInfo",
     "DataKind",

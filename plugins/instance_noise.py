@@ -43,14 +43,19 @@ class InstanceNoise(Trick):
 
     def std_at(self, step: int, total_steps: int) -> float:
         """The noise's standard deviation at generator step ``step`` of a ``total_steps`` run."""
-        horizon = self.anneal_steps or total_steps
-        return self.sigma * max(0.0, 1.0 - step / max(horizon, 1))
+        return annealed_std(self.sigma, self.anneal_steps, step, total_steps)
 
     def transform_d_input(self, x: Tensor, which: str, ctx: StepContext) -> Tensor:
         std = self.std_at(ctx.step, ctx.total_steps)
         if std == 0.0 or not x.is_floating_point():
             return x
         return x + std * torch.randn_like(x)
+
+
+def annealed_std(sigma: float, anneal_steps: int, step: int, total_steps: int) -> float:
+    """``sigma`` falling linearly to 0 at ``anneal_steps`` (0: at ``total_steps``), then 0."""
+    horizon = anneal_steps or total_steps
+    return sigma * max(0.0, 1.0 - step / max(horizon, 1))
 
 
 @ganbench.hookimpl

@@ -42,6 +42,7 @@ from torch import Tensor
 
 import ganbench
 from ganbench.api import GANModel, Param, StepContext, Trick, TrickSpec
+from ganbench_plugins.instance_noise import annealed_std
 
 NAME = "output-noise"
 
@@ -62,8 +63,7 @@ class OutputNoise(Trick):
 
     def std_at(self, step: int, total_steps: int) -> float:
         """The noise's standard deviation at generator step ``step`` of a ``total_steps`` run."""
-        horizon = self.anneal_steps or total_steps
-        return self.sigma * max(0.0, 1.0 - step / max(horizon, 1))
+        return annealed_std(self.sigma, self.anneal_steps, step, total_steps)
 
     def transform_d_output(
         self, out: dict[str, Tensor], which: str, ctx: StepContext

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch
 from torch import Tensor
 
 import ganbench
@@ -41,6 +40,7 @@ from ganbench.api import (
     discriminator_update,
     generator_tensors,
     logged_losses,
+    summed_terms,
 )
 
 NAME = "simultaneous-updates"
@@ -65,8 +65,8 @@ class SimultaneousUpdates(Trick):
         d_terms = ctx.hooks.loss_terms(dict(model.d_loss_terms(d_tensors)), d_tensors)
         g_tensors = generator_tensors(model, batch, ctx)
         g_terms = ctx.hooks.loss_terms(dict(model.g_loss_terms(g_tensors)), g_tensors)
-        d_total = _sum(d_terms)
-        g_total = _sum(g_terms)
+        d_total = summed_terms(d_terms)
+        g_total = summed_terms(g_terms)
         d_opts = [ctx.optimizers[name] for name in model.d_optimizers]
         g_opts = [ctx.optimizers[name] for name in model.g_optimizers]
         # Both gradients before either step: G's backward also reaches D's
@@ -89,12 +89,6 @@ class SimultaneousUpdates(Trick):
             **logged_losses("loss_d", d_total.detach(), d_terms),
             **logged_losses("loss_g", g_total.detach(), g_terms),
         }
-
-
-def _sum(terms: Mapping[str, Tensor]) -> Tensor:
-    if not terms:
-        raise ValueError("an update needs at least one loss term")
-    return torch.stack([t.reshape(()) for t in terms.values()]).sum()
 
 
 def _check(model: GANModel) -> str | None:

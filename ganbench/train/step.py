@@ -151,16 +151,21 @@ def discriminator_outputs(model: GANModel, x: Tensor, cond: Batch) -> dict[str, 
     return dict(out)
 
 
+def summed_terms(terms: Mapping[str, Tensor]) -> Tensor:
+    """The sum of an update's named scalar loss terms (what is back-propagated)."""
+    if not terms:
+        raise ValueError("an update needs at least one loss term")
+    return torch.stack([t.reshape(()) for t in terms.values()]).sum()
+
+
 def step_optimizers(ctx: StepContext, names: Iterable[str], terms: Mapping[str, Tensor]) -> Tensor:
     """Back-propagate the sum of ``terms`` and step the optimizers ``names``; the sum, detached.
 
     Gradients of the stepped optimizers are cleared first, so what other
     updates left on shared parameters never leaks into this one.
     """
-    if not terms:
-        raise ValueError("an update needs at least one loss term")
     optimizers = [ctx.optimizers[name] for name in names]
-    total = torch.stack([t.reshape(()) for t in terms.values()]).sum()
+    total = summed_terms(terms)
     for opt in optimizers:
         opt.zero_grad(set_to_none=True)
     total.backward()
