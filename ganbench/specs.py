@@ -177,6 +177,13 @@ class MetricSpec:
             model, the dataset and the feature space: a metric asked for
             with ``--metric`` that does not apply is an error, a default one
             is listed in the record's ``skipped_metrics`` with the reason.
+        unranked_reason: optional ``unranked_reason(params, values) -> reason
+            or None``: why values computed with ``params`` cannot rank rows
+            (``values`` by output name, ``params`` as computed). With a
+            reason, the metric's ranked outputs are recorded as ``"info"``
+            (kept, shown in the CSV, never ranked or tested by ``ganbench
+            ablate``) and the reason goes in the protocol record's
+            ``unranked_metrics``. None: the outputs rank as ``outputs`` says.
     """
 
     name: str
@@ -188,6 +195,7 @@ class MetricSpec:
     min_samples: Callable[[Mapping[str, Any]], SampleMinimum] | None = None
     resolve_params: Callable[[EvalInputs, Mapping[str, Any]], Mapping[str, Any]] | None = None
     check: Callable[[EvalInputs], str | None] | None = None
+    unranked_reason: Callable[[Mapping[str, Any], Mapping[str, float]], str | None] | None = None
 
     @property
     def in_feature_space(self) -> bool:

@@ -149,6 +149,8 @@ def print_record_table(
     )
     if summary is not None:
         console.print(escape(summary))
+    for name, why in sorted((record.protocol.get("unranked_metrics") or {}).items()):
+        console.print(f"not ranked: {escape(name)}: {escape(why)}")
     if record.status == "diverged":
         console.print(f"diverged at step {record.diverged_at_step}: a loss became NaN or infinite")
     skipped = sorted((record.protocol.get("skipped_metrics") or {}).items())

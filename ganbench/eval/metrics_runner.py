@@ -12,11 +12,13 @@ from ganbench.specs import MetricSpec
 
 @dataclass
 class MetricResults:
-    """Metric values by full name, their directions, and the parameters used."""
+    """Metric values by full name, their directions, the parameters used, and
+    why a metric's values do not rank (metric name -> reason)."""
 
     values: dict[str, float] = field(default_factory=dict)
     directions: dict[str, str] = field(default_factory=dict)
     params: dict[str, dict] = field(default_factory=dict)
+    unranked: dict[str, str] = field(default_factory=dict)
 
 
 def why_not_applicable(spec: MetricSpec, inputs: EvalInputs) -> str | None:
@@ -109,6 +111,13 @@ def compute_metrics(specs: Iterable[MetricSpec], inputs: EvalInputs) -> MetricRe
                 f"mapping of its outputs ({', '.join(spec.outputs)}) to numbers"
             )
         results.params[spec.name] = params
+        unranked = None
+        if spec.unranked_reason is not None:
+            unranked = call_plugin(
+                f"metric {spec.name!r} failed", spec.unranked_reason, params, outputs
+            )
+        if unranked:
+            results.unranked[spec.name] = str(unranked)
         for output, value in outputs.items():
             name = full_name(output, spec, inputs.space)
             try:
@@ -118,5 +127,6 @@ def compute_metrics(specs: Iterable[MetricSpec], inputs: EvalInputs) -> MetricRe
                     f"metric {spec.name!r}: output {output!r} is {type(value).__name__}, "
                     "not a number"
                 ) from None
-            results.directions[name] = spec.outputs.get(output, "info")
+            # Values that cannot rank rows are still kept, as information.
+            results.directions[name] = "info" if unranked else spec.outputs.get(output, "info")
     return results

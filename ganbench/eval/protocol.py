@@ -250,6 +250,8 @@ def protocol_record(
             "value_range": [-1.0, 1.0] if info.kind == "image" else None,
         },
         "metric_params": results.params,
+        # Metrics computed but not ranked here, each with why (a metric's unranked_reason).
+        "unranked_metrics": dict(results.unranked),
         # Metrics left out, each with why: kept next to the numbers so that a
         # missing column is explained, not a mystery.
         "skipped_metrics": dict(skipped or {}),

@@ -145,15 +145,7 @@ def _build_table(
         metric_names.append(primary)
     # Primary metric first, so the ranking column is the first one a reader sees.
     metric_names.sort(key=lambda name: (name != primary, name))
-    directions = {
-        name: _majority(
-            [r.directions[name] for r in completed or records if name in r.directions],
-            f"direction of {name}",
-            notes,
-        )
-        or "info"
-        for name in metric_names
-    }
+    directions = {name: _direction(name, completed or records, notes) for name in metric_names}
     if primary is not None and directions.get(primary) not in ("lower", "higher"):
         notes.append(
             f"primary metric {primary} has direction {directions.get(primary)!r}; "
@@ -327,6 +319,19 @@ def _merged_metric_params(records: list[RunRecord], notes: list[str]) -> dict[st
                     f"runs disagree on the parameters of metric {metric}; showing the first run's"
                 )
     return merged
+
+
+def _direction(name: str, records: list[RunRecord], notes: list[str]) -> str:
+    """The direction of metric ``name`` in one table.
+
+    Informational as soon as one run recorded it so: a metric that cannot
+    rank under this protocol (its ``unranked_metrics`` reason) is not ranked
+    because older runs did not know it yet.
+    """
+    seen = [r.directions[name] for r in records if name in r.directions]
+    if "info" in seen:
+        return "info"
+    return _majority(seen, f"direction of {name}", notes) or "info"
 
 
 def _majority(values: list[str], what: str, notes: list[str]) -> str | None:

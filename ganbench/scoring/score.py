@@ -172,6 +172,8 @@ def score_sets(
             "value_range": [-1.0, 1.0] if real.info.kind == "image" else None,
         },
         "metric_params": results.params,
+        # Metrics computed but not ranked here, each with why (a metric's unranked_reason).
+        "unranked_metrics": dict(results.unranked),
         "skipped_metrics": skipped,
         "reference_stats": reference,
         "seed": seed,
