@@ -154,7 +154,9 @@ class MetricSpec:
             (labels on the reference split), ``"modes"`` (mixture data),
             ``"stacked_modes"`` (stacked mode benchmarks such as
             ``stacked-digits``), ``"discriminator"`` (the trained model
-            itself: runs have one, ``ganbench score`` does not).
+            itself: runs have one, ``ganbench score`` does not),
+            ``"targets"`` (a paired target per fake: super-resolution runs,
+            ``ganbench score`` of two folders with the same file names).
         params: default parameters; recorded in the protocol record.
         description: one line for the README and ``ganbench plugins``.
         min_samples: optional ``min_samples(params) -> SampleMinimum``: the

@@ -19,6 +19,7 @@ from ganbench.metrics.builtin import BUILTIN_METRICS
 from ganbench.metrics.mode_count import STACKED_MODES_KEY
 from ganbench.model import UnconditionalGAN
 from ganbench.specs import MetricSpec
+from ganbench.testing.metric_checks import constructed_inputs
 
 K = 4
 SPECS = {spec.name: spec for spec in BUILTIN_METRICS}
@@ -108,6 +109,8 @@ def _model_inputs() -> EvalInputs:
 
 
 def _inputs_for(spec: MetricSpec) -> EvalInputs:
+    if "targets" in spec.needs:  # images with a paired target each
+        return constructed_inputs(("targets",))
     if "discriminator" in spec.needs:
         return _model_inputs()
     if STACKED_MODES_KEY in spec.needs:  # K classes stand for K stacked modes
@@ -128,6 +131,8 @@ def test_expected_metrics_are_registered() -> None:
         "stacked-modes",
         "attack-robustness",
         "prdc",
+        "psnr",
+        "ssim",
     }
 
 
@@ -136,6 +141,7 @@ def test_spec_is_well_formed(spec: MetricSpec) -> None:
     assert re.fullmatch(r"[a-z0-9-]+", spec.name)
     assert spec.outputs and set(spec.outputs.values()) <= {"lower", "higher", "info"}
     known_needs = {"features", "probs", "labels", "reference_labels", "modes", "discriminator"}
+    known_needs |= {"targets"}
     assert set(spec.needs) <= known_needs | {STACKED_MODES_KEY}
     assert spec.description
 

@@ -367,6 +367,12 @@ def test_cli_runs_a_test_only_plugin_from_a_plugins_folder(
     assert record["status"] == "completed" and record["steps_done"] == 5
     assert record["model"] == "tiny-srgan" and record["task"] == "super-resolution"
     assert math.isfinite(record["metrics"]["fid[digits-sr-evaluator]"])
+    # Paired targets: each SR output against the HR image of its own LR input,
+    # cropped by the x2 scale.
+    assert 5.0 < record["metrics"]["psnr"] < 60.0
+    assert record["protocol"]["metric_params"]["psnr"]["crop"] == 2
+    # 8x8 digits cropped by 2 leave 4x4: too small for SSIM's 11x11 window.
+    assert "11x11" in record["protocol"]["skipped_metrics"]["ssim"]
 
 
 def _context(model: GANModel, batch: Batch, d_steps: int = 1) -> StepContext:

@@ -50,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="folder with dataset files for dataset: sources")
     parser.add_argument("--download", action="store_true", help="download missing dataset files")
     parser.add_argument("--image-size", type=positive_int, help="resize dataset: sources")
+    parser.add_argument(
+        "--crop",
+        type=non_negative_int,
+        help="pixels cropped from every border by psnr and ssim (default: the scale of a "
+        "super-resolution run, else 4)",
+    )
     parser.add_argument("--json", action="store_true", help="print {metrics, protocol} as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -78,6 +84,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     """Execute ``ganbench score``."""
     # Imported here: they import torch, which --help and flag errors must not wait for.
     from ganbench.run.preparation import resolve_device
+    from ganbench.scoring.paired import wants_pairs
     from ganbench.scoring.score import score_sets
     from ganbench.scoring.sources import SourceOptions, load_source
 
@@ -87,6 +94,15 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         registry.metric(name)
     if args.feature_extractor not in (None, "none"):
         registry.feature_extractor(args.feature_extractor)
+    if wants_pairs(args.metrics, registry):
+        return _score_folder_pairs(args, registry)
+    if args.crop is not None:
+        from ganbench.errors import GanbenchError
+
+        raise GanbenchError(
+            "--crop applies when every --metric pairs images by file name (psnr, ssim); "
+            f"got --metric {','.join(args.metrics or ['(all that apply)'])}"
+        )
     options = SourceOptions(
         data_dir=args.data_dir,
         download=args.download,
@@ -108,6 +124,35 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         inception_weights=str(args.inception_weights) if args.inception_weights else None,
         quiet=args.quiet or args.json,
     )
+    if args.json:
+        print(json.dumps(result.to_json(), sort_keys=True))
+    else:
+        print_score_table(result, make_console())
+    return 0
+
+
+def _score_folder_pairs(args: argparse.Namespace, registry: Registry) -> int:
+    """Metrics of paired targets (psnr, ssim) on two folders, image against image by name."""
+    from pathlib import Path
+
+    from ganbench.errors import GanbenchError
+    from ganbench.run.request import CONFIG_FILE
+    from ganbench.scoring.paired import load_image_pairs, score_pairs
+
+    folders = [Path(text).expanduser() for text in (args.real, args.fake)]
+    for side, text, folder in zip(("REAL", "FAKE"), (args.real, args.fake), folders, strict=True):
+        if not folder.is_dir() or (folder / CONFIG_FILE).is_file():
+            raise GanbenchError(
+                f"{', '.join(args.metrics)} pair images by file name: {side} must be a folder "
+                f"of images, got {text!r}"
+            )
+    pairs = load_image_pairs(*folders)
+    specs = {name: registry.metric(name) for name in args.metrics}
+    description = {
+        "real": {"kind": "folder", "path": str(folders[0])},
+        "fake": {"kind": "folder", "path": str(folders[1])},
+    }
+    result = score_pairs(pairs, specs, crop=args.crop, seed=args.seed, description=description)
     if args.json:
         print(json.dumps(result.to_json(), sort_keys=True))
     else:

@@ -30,6 +30,9 @@ class EvalInputs:
             (``fake_conditions.y`` are the requested classes for
             class-conditional models).
         extractor: the feature space, or None for metrics on raw samples.
+        targets: what each fake should equal, row for row, where a task has
+            one right answer (super-resolution: the high-resolution image of
+            the low-resolution input the fake was made from), else None.
         seed: seeds any randomness inside metrics (KID subsets).
         conditional: whether fakes were generated from class labels.
         model: the trained model, for metrics of the model itself (attack
@@ -46,6 +49,7 @@ class EvalInputs:
     fake: Tensor
     fake_conditions: Batch
     extractor: FeatureExtractor | None
+    targets: Tensor | None = None
     seed: int = 0
     conditional: bool = False
     model: GANModel | None = None

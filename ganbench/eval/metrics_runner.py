@@ -36,6 +36,11 @@ def why_not_applicable(spec: MetricSpec, inputs: EvalInputs) -> str | None:
             return f"dataset {inputs.info.name!r} has no known mixture modes"
         if need == "stacked_modes" and not inputs.info.extras.get("stacked_modes"):
             return f"dataset {inputs.info.name!r} is not a stacked mode benchmark"
+        if need == "targets" and inputs.targets is None:
+            return (
+                "it needs paired targets: a super-resolution run, or two folders of "
+                "images with the same file names"
+            )
         if need == "discriminator" and inputs.model is None:
             return "it needs a trained model's discriminator and this evaluation has no model"
     # What the generic needs cannot say, the metric says itself.

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ganbench.data.types import Batch, GanDataset
+from ganbench.data.types import Batch, DataInfo, GanDataset
 from ganbench.eval.eval_progress import NO_PROGRESS, EvalProgress
 from ganbench.eval.inputs import EvalInputs
 from ganbench.eval.metrics_runner import (
@@ -30,7 +30,7 @@ from ganbench.model import GANModel
 from ganbench.paths import cache_dir
 from ganbench.run.record import EVAL_PROTOCOL_VERSION
 from ganbench.specs import MetricSpec
-from ganbench.tasks import TaskKind
+from ganbench.tasks import TASK_FIELDS, TaskKind
 
 REFERENCE_SPLIT = "test"
 SELECTION_SPLIT = "val"
@@ -61,6 +61,16 @@ class EvalSettings:
         return {name: spec for name, spec in metric_specs.items() if name not in self.skip}
 
 
+def paired_targets(info: DataInfo, model: GANModel | None, conditions: Batch) -> Tensor | None:
+    """What each fake should equal: ``conditions.x``, when the model generates
+    from a ``source`` that belongs with it (super-resolution), else None."""
+    if model is None or conditions.source is None or not info.paired:
+        return None
+    if "source" not in TASK_FIELDS[TaskKind(model.task)]:
+        return None
+    return conditions.x
+
+
 def _inputs(
     dataset: GanDataset,
     reference: Batch,
@@ -79,6 +89,7 @@ def _inputs(
         fake=fake,
         fake_conditions=conditions,
         extractor=extractor,
+        targets=paired_targets(dataset.info, model, conditions),
         seed=seed,
         conditional=conditional,
         model=model,

@@ -19,6 +19,7 @@ from ganbench.errors import IncompatibleError
 from ganbench.metrics.attack_metric import ATTACK_METRIC
 from ganbench.metrics.class_coverage import class_coverage
 from ganbench.metrics.conditional_accuracy import conditional_accuracy
+from ganbench.metrics.fidelity_metrics import PSNR_METRIC, SSIM_METRIC
 from ganbench.metrics.frechet import frechet_distance
 from ganbench.metrics.inception_score import inception_score
 from ganbench.metrics.kid import kernel_inception_distance
@@ -224,4 +225,6 @@ BUILTIN_METRICS: list[MetricSpec] = [
     STACKED_MODES_METRIC,
     ATTACK_METRIC,
     PRDC_METRIC,
+    PSNR_METRIC,
+    SSIM_METRIC,
 ]

@@ -29,6 +29,7 @@ KNOWN_NEEDS = (
     "modes",
     "stacked_modes",
     "discriminator",
+    "targets",
 )
 DIRECTIONS = ("lower", "higher", "info")
 #: Classes of the constructed inputs (and columns of the toy classifier).
@@ -87,10 +88,19 @@ def constructed_inputs(needs: Sequence[str], seed: int = 0) -> EvalInputs:
     * ``"discriminator"``: 1 x 8 x 8 images and a tiny untrained
       :class:`~ganbench.testing.probe_models.ProbeGAN` as ``model``;
     * ``"stacked_modes"``: ``info.extras["stacked_modes"] = True`` (the 4
-      classes stand for the modes).
+      classes stand for the modes);
+    * ``"targets"``: 1 x 24 x 24 images; each fake is its paired target
+      (``targets``, also the real set) plus a little noise.
     """
     gen = torch.Generator().manual_seed(seed)
-    if "discriminator" in needs:
+    targets = None
+    if "targets" in needs:
+        # Big enough for an 11x11 SSIM window after a border crop of 4.
+        targets = torch.rand(N_FAKE, 1, 24, 24, generator=gen) * 2 - 1
+        noise = 0.1 * torch.randn(N_FAKE, 1, 24, 24, generator=gen)
+        real, fake = Batch(x=targets), Batch(x=(targets + noise).clamp(-1, 1))
+        info = probe_info(real)
+    elif "discriminator" in needs:
         real, fake = probe_images(N_REAL, seed=seed), probe_images(N_FAKE, seed=seed + 1)
         info = probe_info(real)
     elif "modes" in needs:
@@ -118,6 +128,7 @@ def constructed_inputs(needs: Sequence[str], seed: int = 0) -> EvalInputs:
         fake=fake.x,
         fake_conditions=fake,
         extractor=ToyFeatures(),
+        targets=targets,
         seed=seed,
         conditional=True,
         model=model,
