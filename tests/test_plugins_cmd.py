@@ -62,6 +62,7 @@ FIRST_PARTY = {
     "virtual-batch-norm": {"tricks": ["virtual-batch-norm"]},
     "simultaneous-updates": {"tricks": ["simultaneous-updates"]},
     "early-stop": {"tricks": ["early-stop"]},
+    "sr-photos": {"datasets": ["sr-photos"]},
 }
 CORE = "ganbench-core"
 
