@@ -49,6 +49,7 @@ rows=(
   "unconditional/digits pacgan:2 2000 64"
   "unconditional/digits infogan 2000 64"
   "unconditional/digits wgan 2000 64"
+  "unconditional/digits wgan-gp 2000 64"
   "unconditional/ring8 gan2d 2000 100"
   "unconditional/ring8 pacgan:2 2000 100"
   "unconditional/ring8 pacgan:3 2000 100"
@@ -70,7 +71,6 @@ rows=(
 # mini-batches per step, so D judges 100 packs), beside the same-samples
 # rows above (batch 100: 100 / m packs).
 pending=(
-  "unconditional/digits wgan-gp 2000 64"
   "unconditional/digits unrolled 2000 64"
   "unconditional/stacked-digits dcgan 5000 64"
   "unconditional/stacked-digits pacgan:2 5000 64"
