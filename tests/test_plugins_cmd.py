@@ -63,6 +63,7 @@ FIRST_PARTY = {
     "simultaneous-updates": {"tricks": ["simultaneous-updates"]},
     "early-stop": {"tricks": ["early-stop"]},
     "sr-photos": {"datasets": ["sr-photos"]},
+    "digits-m": {"datasets": ["digits-m"]},
 }
 CORE = "ganbench-core"
 
