@@ -64,6 +64,7 @@ FIRST_PARTY = {
     "early-stop": {"tricks": ["early-stop"]},
     "sr-photos": {"datasets": ["sr-photos"]},
     "digits-m": {"datasets": ["digits-m"]},
+    "srgan": {"models": ["srgan"]},
 }
 CORE = "ganbench-core"
 
