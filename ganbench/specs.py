@@ -156,7 +156,9 @@ class MetricSpec:
             ``stacked-digits``), ``"discriminator"`` (the trained model
             itself: runs have one, ``ganbench score`` does not),
             ``"targets"`` (a paired target per fake: super-resolution runs,
-            ``ganbench score`` of two folders with the same file names).
+            ``ganbench score`` of two folders with the same file names),
+            ``"source_labels"`` (the class of each fake's input: translation
+            runs on datasets that label their sources).
         params: default parameters; recorded in the protocol record.
         description: one line for the README and ``ganbench plugins``.
         min_samples: optional ``min_samples(params) -> SampleMinimum``: the

@@ -111,7 +111,12 @@ def load_digits_m(options: DatasetOptions) -> GanDataset:
         num_classes=digits.info.num_classes,
         source_shape=shape,
         paired=False,
-        extras={"classes": list(digits.info.extras["classes"]), "domains": ["digits", "digits-m"]},
+        extras={
+            "classes": list(digits.info.extras["classes"]),
+            "domains": ["digits", "digits-m"],
+            # y is the class of source[i] too: label preservation can be measured.
+            "source_labels": True,
+        },
     )
     return GanDataset(info=info, splits=splits)
 

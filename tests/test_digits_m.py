@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from ganbench.api import DatasetOptions
+from ganbench.cli.main import main
 from ganbench.registry import load_registry
 from ganbench_plugins import digits_m
 
@@ -62,3 +63,34 @@ def test_the_test_only_cyclegan_fits_it(dataset) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.check_fits(dataset.info) is None
+
+
+def test_a_translation_run_measures_label_preservation(tmp_path: Path, capsys) -> None:
+    import json
+
+    plugins = Path(__file__).parent / "task_plugins"
+    argv = ["run", "--plugins-dir", str(plugins), "--plugin", "tiny-cyclegan"]
+    argv += ["--dataset", "digits-m", "--steps", "2", "--batch-size", "16"]
+    argv += ["--eval-samples", "200", "--skip-metric", "attack-robustness", "--device", "cpu"]
+    argv += ["--runs-dir", str(tmp_path / "runs"), "--store", str(tmp_path / "s.sqlite")]
+    code = main([*argv, "--json", "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    record = json.loads(out)
+    accuracy = record["metrics"]["label_acc[digits-m-evaluator]"]
+    assert 0.0 <= accuracy <= 1.0
+    assert record["directions"]["label_acc[digits-m-evaluator]"] == "higher"
+    assert "fid[digits-m-evaluator]" in record["metrics"]
+
+
+def test_label_preservation_is_the_share_of_inputs_whose_class_survives() -> None:
+    from ganbench.registry import load_registry as registry_of
+    from ganbench.testing.metric_checks import constructed_inputs
+
+    spec = registry_of().metric("label-preservation")
+    inputs = constructed_inputs(spec.needs)
+    probs = inputs.fake_probs()
+    right = float((probs.argmax(1) == inputs.source_labels).double().mean())
+    assert spec.compute(inputs, {})["label_acc"] == pytest.approx(right)
+    inputs.source_labels = (inputs.source_labels + 1) % 4  # every input relabelled
+    assert spec.compute(inputs, {})["label_acc"] < right

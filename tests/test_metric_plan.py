@@ -135,7 +135,7 @@ def test_default_metrics_skip_prdc_with_a_note(
     record = json.loads(out)
     skipped = record["protocol"]["skipped_metrics"]
     misfits = {"conditional-accuracy", "mode-coverage", "stacked-modes", "code-alignment"}
-    misfits |= {"psnr", "ssim"}  # no paired targets
+    misfits |= {"psnr", "ssim", "label-preservation"}  # no paired targets, no translation
     assert set(skipped) == {"prdc", "attack-robustness"} | misfits
     # Defaults that do not apply are listed with why, not left out in silence.
     assert all(skipped[name].startswith("does not apply: ") for name in misfits), skipped

@@ -109,8 +109,8 @@ def _model_inputs() -> EvalInputs:
 
 
 def _inputs_for(spec: MetricSpec) -> EvalInputs:
-    if "targets" in spec.needs:  # images with a paired target each
-        return constructed_inputs(("targets",))
+    if "targets" in spec.needs or "source_labels" in spec.needs:
+        return constructed_inputs(spec.needs)
     if "discriminator" in spec.needs:
         return _model_inputs()
     if STACKED_MODES_KEY in spec.needs:  # K classes stand for K stacked modes
@@ -133,6 +133,7 @@ def test_expected_metrics_are_registered() -> None:
         "prdc",
         "psnr",
         "ssim",
+        "label-preservation",
     }
 
 
@@ -141,7 +142,7 @@ def test_spec_is_well_formed(spec: MetricSpec) -> None:
     assert re.fullmatch(r"[a-z0-9-]+", spec.name)
     assert spec.outputs and set(spec.outputs.values()) <= {"lower", "higher", "info"}
     known_needs = {"features", "probs", "labels", "reference_labels", "modes", "discriminator"}
-    known_needs |= {"targets"}
+    known_needs |= {"targets", "source_labels"}
     assert set(spec.needs) <= known_needs | {STACKED_MODES_KEY}
     assert spec.description
 

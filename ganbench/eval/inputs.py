@@ -33,6 +33,10 @@ class EvalInputs:
         targets: what each fake should equal, row for row, where a task has
             one right answer (super-resolution: the high-resolution image of
             the low-resolution input the fake was made from), else None.
+        source_labels: the class of the input each fake was translated from
+            (N_fake,), where the dataset labels its sources (its
+            ``info.extras["source_labels"]``) and the model generates from
+            them, else None.
         seed: seeds any randomness inside metrics (KID subsets).
         conditional: whether fakes were generated from class labels.
         model: the trained model, for metrics of the model itself (attack
@@ -50,6 +54,7 @@ class EvalInputs:
     fake_conditions: Batch
     extractor: FeatureExtractor | None
     targets: Tensor | None = None
+    source_labels: Tensor | None = None
     seed: int = 0
     conditional: bool = False
     model: GANModel | None = None

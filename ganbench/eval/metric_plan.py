@@ -28,7 +28,7 @@ from ganbench.data.types import GanDataset
 from ganbench.errors import GanbenchError, IncompatibleError
 from ganbench.eval.inputs import EvalInputs
 from ganbench.eval.metrics_runner import why_not_applicable
-from ganbench.eval.protocol import paired_targets, primary_metric_spec
+from ganbench.eval.protocol import paired_targets, primary_metric_spec, source_labels
 from ganbench.eval.sample_counts import (
     EvalCounts,
     check_requested_counts,
@@ -72,6 +72,7 @@ def probe_inputs(
         fake_conditions=stand_in,
         extractor=extractor,
         targets=paired_targets(dataset.info, model, stand_in),
+        source_labels=source_labels(dataset.info, model, stand_in),
         conditional=conditional,
         model=model,
         device=device,

@@ -41,6 +41,11 @@ def why_not_applicable(spec: MetricSpec, inputs: EvalInputs) -> str | None:
                 "it needs paired targets: a super-resolution run, or two folders of "
                 "images with the same file names"
             )
+        if need == "source_labels" and inputs.source_labels is None:
+            return (
+                "it needs the class of each fake's input: a translation model on a dataset "
+                "whose y labels its sources too (extras source_labels)"
+            )
         if need == "discriminator" and inputs.model is None:
             return "it needs a trained model's discriminator and this evaluation has no model"
     # What the generic needs cannot say, the metric says itself.

@@ -61,14 +61,32 @@ class EvalSettings:
         return {name: spec for name, spec in metric_specs.items() if name not in self.skip}
 
 
+def _generates_from_source(model: GANModel | None, conditions: Batch) -> bool:
+    return (
+        model is not None
+        and conditions.source is not None
+        and "source" in TASK_FIELDS[TaskKind(model.task)]
+    )
+
+
 def paired_targets(info: DataInfo, model: GANModel | None, conditions: Batch) -> Tensor | None:
     """What each fake should equal: ``conditions.x``, when the model generates
     from a ``source`` that belongs with it (super-resolution), else None."""
-    if model is None or conditions.source is None or not info.paired:
-        return None
-    if "source" not in TASK_FIELDS[TaskKind(model.task)]:
+    if not info.paired or not _generates_from_source(model, conditions):
         return None
     return conditions.x
+
+
+#: ``info.extras`` key of a dataset whose ``y`` labels ``source`` row for row too.
+SOURCE_LABELS_KEY = "source_labels"
+
+
+def source_labels(info: DataInfo, model: GANModel | None, conditions: Batch) -> Tensor | None:
+    """The class of each fake's input (``conditions.y``), where the dataset says
+    ``y`` labels its sources and the model generates from them, else None."""
+    if not info.extras.get(SOURCE_LABELS_KEY) or conditions.y is None:
+        return None
+    return conditions.y if _generates_from_source(model, conditions) else None
 
 
 def _inputs(
@@ -90,6 +108,7 @@ def _inputs(
         fake_conditions=conditions,
         extractor=extractor,
         targets=paired_targets(dataset.info, model, conditions),
+        source_labels=source_labels(dataset.info, model, conditions),
         seed=seed,
         conditional=conditional,
         model=model,

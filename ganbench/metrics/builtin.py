@@ -143,6 +143,13 @@ def _compute_conditional_accuracy(
     return {"cond_acc": conditional_accuracy(probs, inputs.fake_conditions.y)}
 
 
+def _compute_label_preservation(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
+    merged_params({}, params)
+    assert inputs.source_labels is not None  # the "source_labels" need
+    probs = _fake_probs(inputs, "label-preservation")
+    return {"label_acc": conditional_accuracy(probs, inputs.source_labels)}
+
+
 def _compute_mode_coverage(inputs: EvalInputs, params: Mapping[str, Any]) -> dict[str, float]:
     p = merged_params(MODE_COVERAGE_PARAMS, params)
     extras = inputs.info.extras
@@ -208,6 +215,15 @@ BUILTIN_METRICS: list[MetricSpec] = [
         outputs={"cond_acc": "higher"},
         needs=("probs", "labels"),
         description="Share of class-conditional fakes the evaluator assigns to the requested class.",
+    ),
+    MetricSpec(
+        name="label-preservation",
+        compute=_compute_label_preservation,
+        outputs={"label_acc": "higher"},
+        needs=("probs", "source_labels"),
+        description=(
+            "Translation: share of G(a) the target domain's classifier gives the class of a."
+        ),
     ),
     MetricSpec(
         name="mode-coverage",

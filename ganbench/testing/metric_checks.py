@@ -30,6 +30,7 @@ KNOWN_NEEDS = (
     "stacked_modes",
     "discriminator",
     "targets",
+    "source_labels",
 )
 DIRECTIONS = ("lower", "higher", "info")
 #: Classes of the constructed inputs (and columns of the toy classifier).
@@ -90,7 +91,9 @@ def constructed_inputs(needs: Sequence[str], seed: int = 0) -> EvalInputs:
     * ``"stacked_modes"``: ``info.extras["stacked_modes"] = True`` (the 4
       classes stand for the modes);
     * ``"targets"``: 1 x 24 x 24 images; each fake is its paired target
-      (``targets``, also the real set) plus a little noise.
+      (``targets``, also the real set) plus a little noise;
+    * ``"source_labels"``: the default inputs, with the fakes' classes as
+      the classes of their inputs.
     """
     gen = torch.Generator().manual_seed(seed)
     targets = None
@@ -129,6 +132,7 @@ def constructed_inputs(needs: Sequence[str], seed: int = 0) -> EvalInputs:
         fake_conditions=fake,
         extractor=ToyFeatures(),
         targets=targets,
+        source_labels=fake.y if "source_labels" in needs else None,
         seed=seed,
         conditional=True,
         model=model,
