@@ -24,10 +24,12 @@ from ganbench.errors import (
     PluginContractError,
 )
 from ganbench.eval.inputs import EvalInputs
+from ganbench.eval.protocol import SOURCE_LABELS_KEY
 from ganbench.features.base import FeatureContext, FeatureExtractor
 from ganbench.features.stacked import STACKED_BASE_KEY
 from ganbench.hookspecs import hookimpl
 from ganbench.latent import GaussianPrior, LatentPrior
+from ganbench.metrics.fidelity import luma_255
 from ganbench.metrics.mode_count import STACKED_MODES_KEY
 from ganbench.model import GANModel, UnconditionalGAN
 from ganbench.specs import (
@@ -117,6 +119,8 @@ __all__ = [
     "LOSSES",
     "STACKED_BASE_KEY",
     "STACKED_MODES_KEY",
+    "SOURCE_LABELS_KEY",
+    "luma_255",
     "MetricSpec",
     "ModelSpec",
     "PluginContractError",

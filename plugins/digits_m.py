@@ -36,7 +36,14 @@ import torch
 from torch import Tensor
 
 import ganbench
-from ganbench.api import Batch, DataInfo, DatasetOptions, DatasetSpec, GanDataset
+from ganbench.api import (
+    SOURCE_LABELS_KEY,
+    Batch,
+    DataInfo,
+    DatasetOptions,
+    DatasetSpec,
+    GanDataset,
+)
 from ganbench_plugins.digits import load_digits
 
 NAME = "digits-m"
@@ -115,7 +122,7 @@ def load_digits_m(options: DatasetOptions) -> GanDataset:
             "classes": list(digits.info.extras["classes"]),
             "domains": ["digits", "digits-m"],
             # y is the class of source[i] too: label preservation can be measured.
-            "source_labels": True,
+            SOURCE_LABELS_KEY: True,
         },
     )
     return GanDataset(info=info, splits=splits)

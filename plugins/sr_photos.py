@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 import ganbench
-from ganbench.api import Batch, DataInfo, DatasetOptions, DatasetSpec, GanDataset
+from ganbench.api import Batch, DataInfo, DatasetOptions, DatasetSpec, GanDataset, luma_255
 
 NAME = "sr-photos"
 #: SRGAN's upscaling factor.
@@ -57,8 +57,6 @@ TILE = 32
 VAL_EVERY = 10
 #: A tile is kept when its luma's mean absolute neighbour difference (0..255) reaches this.
 MIN_DETAIL = 2.0
-#: BT.601 luma weights for R, G, B in 0..255 (the Y the psnr and ssim metrics use).
-_LUMA = np.array([65.481, 128.553, 24.966]) / 255.0
 TRAIN_PHOTO, TEST_PHOTO = "china.jpg", "flower.jpg"
 
 
@@ -72,8 +70,11 @@ def photo_tiles(photo: np.ndarray, tile: int = TILE) -> np.ndarray:
 
 
 def detail(tiles: np.ndarray) -> np.ndarray:
-    """Mean absolute difference of neighbouring luma values, per uint8 tile (N,), in grey levels."""
-    luma = tiles.astype(np.float64) @ _LUMA
+    """Mean absolute difference of neighbouring luma values, per uint8 tile (N,), in grey levels.
+
+    The luma is the BT.601 Y that the psnr and ssim metrics compare.
+    """
+    luma = luma_255(_unit(tiles))
     across = np.abs(np.diff(luma, axis=2)).mean(axis=(1, 2))
     down = np.abs(np.diff(luma, axis=1)).mean(axis=(1, 2))
     return (across + down) / 2

@@ -90,6 +90,14 @@ def test_a_pair_of_two_sizes_is_one_line(tmp_path: Path, capsys) -> None:
     assert "'head'" in line and "40x32 in REAL" in line and "20x16 in FAKE" in line
 
 
+def test_a_feature_space_for_pixel_metrics_is_one_line(tmp_path: Path, capsys) -> None:
+    hr, sr = _write_pairs(tmp_path)
+    argv = [str(hr), str(sr), "--metric", "psnr", "--feature-extractor", "inception-v3"]
+    code, _, err = _score(argv, capsys)
+    assert code == 2
+    assert "--feature-extractor inception-v3" in one_error_line(err)
+
+
 def test_crop_without_paired_metrics_is_one_line(tmp_path: Path, capsys) -> None:
     hr, sr = _write_pairs(tmp_path, {"a": (32, 32), "b": (32, 32)})
     code, _, err = _score([str(hr), str(sr), "--metric", "fid", "--crop", "2"], capsys)

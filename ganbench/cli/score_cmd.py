@@ -139,6 +139,11 @@ def _score_folder_pairs(args: argparse.Namespace, registry: Registry) -> int:
     from ganbench.run.request import CONFIG_FILE
     from ganbench.scoring.paired import load_image_pairs, score_pairs
 
+    if args.feature_extractor not in (None, "none"):
+        raise GanbenchError(
+            f"--feature-extractor {args.feature_extractor} does not apply to "
+            f"{', '.join(args.metrics)}: they compare pixels of paired images"
+        )
     folders = [Path(text).expanduser() for text in (args.real, args.fake)]
     for side, text, folder in zip(("REAL", "FAKE"), (args.real, args.fake), folders, strict=True):
         if not folder.is_dir() or (folder / CONFIG_FILE).is_file():

@@ -30,7 +30,7 @@ from ganbench.eval.metrics_runner import compute_metrics, why_not_applicable
 from ganbench.provenance import versions
 from ganbench.run.record import EVAL_PROTOCOL_VERSION
 from ganbench.scoring.score import ScoreResult
-from ganbench.scoring.sources import images_to_unit_range
+from ganbench.scoring.sources import GRAYSCALE_MODES, image_files, images_to_unit_range
 from ganbench.specs import MetricSpec
 
 #: Names shown in an error about unpaired files before "and N more".
@@ -52,11 +52,8 @@ def wants_pairs(metrics: Sequence[str] | None, registry: Any) -> bool:
 
 
 def _images_by_name(folder: Path, side: str) -> dict[str, Path]:
-    files = sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-    )
     by_name: dict[str, Path] = {}
-    for path in files:
+    for path in image_files(folder):
         # The name without its suffix: an HR .png pairs with an SR .png or .jpg.
         name = path.relative_to(folder).with_suffix("").as_posix()
         if name in by_name:
@@ -78,24 +75,23 @@ def _listed(names: Sequence[str]) -> str:
     return shown if len(names) <= _SHOWN else f"{shown} and {len(names) - _SHOWN} more"
 
 
-def _read_image(path: Path, mode: str) -> Tensor:
+def _open_image(path: Path) -> Any:
+    """The decoded PIL image of ``path`` (read once, kept in memory)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            array = np.asarray(image.convert(mode), dtype=np.uint8)
+            image.load()
+            return image.copy()
     except (UnidentifiedImageError, OSError) as exc:
         raise GanbenchError(f"cannot read image {str(path)!r}: {exc}") from None
+
+
+def _as_tensor(image: Any, mode: str, where: str) -> Tensor:
+    array = np.asarray(image.convert(mode), dtype=np.uint8)
     hwc = array[..., None] if array.ndim == 2 else array
-    x, _ = images_to_unit_range(hwc.transpose(2, 0, 1)[None], str(path))
+    x, _ = images_to_unit_range(hwc.transpose(2, 0, 1)[None], where)
     return x[0]
-
-
-def _mode(path: Path) -> str:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return "L" if image.mode in ("1", "L", "I", "I;16", "F") else "RGB"
 
 
 def load_image_pairs(target_dir: Path, image_dir: Path) -> list[ImagePair]:
@@ -118,9 +114,11 @@ def load_image_pairs(target_dir: Path, image_dir: Path) -> list[ImagePair]:
         )
     pairs = []
     for name in sorted(targets):
+        both = _open_image(targets[name]), _open_image(images[name])
         # Both sides of a pair in one mode: RGB if either is colour.
-        mode = "RGB" if "RGB" in (_mode(targets[name]), _mode(images[name])) else "L"
-        target, image = _read_image(targets[name], mode), _read_image(images[name], mode)
+        mode = "L" if all(side.mode in GRAYSCALE_MODES for side in both) else "RGB"
+        target = _as_tensor(both[0], mode, str(targets[name]))
+        image = _as_tensor(both[1], mode, str(images[name]))
         if target.shape != image.shape:
             raise GanbenchError(
                 f"image {name!r} is {target.shape[-1]}x{target.shape[-2]} in REAL but "

@@ -195,7 +195,12 @@ def load_array_source(path: Path) -> ImageSet:
     return _unlabelled(x.contiguous(), description, f"array:{path.name}")
 
 
-def _image_files(folder: Path) -> list[Path]:
+#: PIL modes of single-channel images: read as grayscale.
+GRAYSCALE_MODES = ("1", "L", "I", "I;16", "F")
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Every image file under ``folder`` (by suffix, recursively), sorted by path."""
     return sorted(
         p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
     )
@@ -210,7 +215,7 @@ def load_folder_source(folder: Path) -> ImageSet:
     """
     from PIL import Image, UnidentifiedImageError
 
-    files = _image_files(folder)
+    files = image_files(folder)
     if len(files) < 2:
         raise GanbenchError(
             f"folder {str(folder)!r} holds {len(files)} image file(s); need at least 2 "
@@ -224,7 +229,7 @@ def load_folder_source(folder: Path) -> ImageSet:
                 images.append(image.copy())
         except (UnidentifiedImageError, OSError) as exc:
             raise GanbenchError(f"cannot read image {str(path)!r}: {exc}") from None
-    grayscale = all(image.mode in ("1", "L", "I", "I;16", "F") for image in images)
+    grayscale = all(image.mode in GRAYSCALE_MODES for image in images)
     mode = "L" if grayscale else "RGB"
     size = images[0].size
     arrays = []
