@@ -27,11 +27,14 @@ from ganbench.eval.inputs import EvalInputs
 from ganbench.eval.protocol import SOURCE_LABELS_KEY
 from ganbench.features.base import FeatureContext, FeatureExtractor
 from ganbench.features.stacked import STACKED_BASE_KEY
+from ganbench.fixed_model import FixedModel
 from ganbench.hookspecs import hookimpl
 from ganbench.latent import GaussianPrior, LatentPrior
+from ganbench.metrics.caption_match import CAPTIONS_KEY, CaptionTable
 from ganbench.metrics.fidelity import luma_255
 from ganbench.metrics.mode_count import STACKED_MODES_KEY
 from ganbench.model import GANModel, UnconditionalGAN
+from ganbench.paths import cache_dir
 from ganbench.specs import (
     DatasetSpec,
     FeatureExtractorSpec,
@@ -75,7 +78,9 @@ from ganbench.trick import (
 #: model parameters, registrable losses, metric ``check``, build-time and
 #: evaluation trick hooks. Within 2, added without breaking a plugin:
 #: the ``d_batches``, ``train_step``, ``transform_d_output`` and
-#: ``after_validation`` hook points and :func:`discriminator_head`.
+#: ``after_validation`` hook points and :func:`discriminator_head`;
+#: ``GANModel.generate_inverse`` / ``has_inverse`` and the ``fake`` argument of
+#: :func:`discriminator_tensors` (a D that sees other fakes: CycleGAN's pool).
 API_VERSION = 2
 
 __all__ = [
@@ -110,6 +115,7 @@ __all__ = [
     "FeatureContext",
     "FeatureExtractor",
     "FeatureExtractorSpec",
+    "FixedModel",
     "GANModel",
     "GanDataset",
     "GanbenchError",
@@ -120,6 +126,9 @@ __all__ = [
     "STACKED_BASE_KEY",
     "STACKED_MODES_KEY",
     "SOURCE_LABELS_KEY",
+    "CAPTIONS_KEY",
+    "CaptionTable",
+    "cache_dir",
     "luma_255",
     "MetricSpec",
     "ModelSpec",

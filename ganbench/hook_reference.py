@@ -124,6 +124,8 @@ def _trick_hook_lines() -> list[str]:
 #: What a model plugin implements or may override, in the order a reader needs them.
 MODEL_METHODS: tuple[str, ...] = (
     "generate",
+    "generate_inverse",
+    "has_inverse",
     "discriminate",
     "discriminator_outputs",
     "configure_optimizers",

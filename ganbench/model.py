@@ -92,6 +92,21 @@ class GANModel(nn.Module):
         """
         raise NotImplementedError
 
+    def generate_inverse(self, x: Tensor) -> Tensor:
+        """Translation models: target-domain images ``x`` mapped back to the source domain.
+
+        The inverse translator (CycleGAN's F: B -> A), so that metrics can
+        close cycles (``cycle-error``). Images in [-1, 1], shaped like the
+        dataset's ``source``. Optional: the default raises
+        ``NotImplementedError``, and :meth:`has_inverse` tells whether a
+        model defines it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no inverse translation")
+
+    def has_inverse(self) -> bool:
+        """Whether :meth:`generate_inverse` is implemented (overridden from ``GANModel``)."""
+        return type(self).generate_inverse is not GANModel.generate_inverse
+
     def discriminate(self, x: Tensor, cond: Batch) -> Tensor:
         """Discriminator logits (N,) for samples ``x`` under the conditioning."""
         raise NotImplementedError

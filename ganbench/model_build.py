@@ -155,8 +155,9 @@ def check_outputs(model: GANModel, name: str, dataset: GanDataset, device: torch
                     f"model {name!r}: generator returned shape {tuple(fake.shape)}, "
                     f"expected {tuple(probe.x.shape)} for dataset {info.name!r}"
                 )
-            logits = model.discriminate(cond.x, cond)
-            if tuple(logits.shape) != (len(probe),):
+            # A fixed baseline has no discriminator to check.
+            logits = None if model.discriminator is None else model.discriminate(cond.x, cond)
+            if logits is not None and tuple(logits.shape) != (len(probe),):
                 raise PluginContractError(
                     f"model {name!r}: discriminator returned shape "
                     f"{tuple(logits.shape)}, expected ({len(probe)},) logits"
@@ -275,9 +276,16 @@ def check_step_reaches_hooks(
     missing = trial.unreached()
     if missing:
         trick, point = missing[0]
+        trick_name = getattr(trick, "name", type(trick).__name__)
+        if model.discriminator is None:
+            # Not a plugin's fault: a generator-only model has no D-side step.
+            raise IncompatibleError(
+                f"trick {trick_name!r} does not apply to model {name!r}: the model has no "
+                f"discriminator, so hook point {point!r} is never reached"
+            )
         raise PluginContractError(
             f"model {name!r}: its train_step never reaches hook point {point!r}, which trick "
-            f"{getattr(trick, 'name', type(trick).__name__)!r} uses, so the trick would do "
+            f"{trick_name!r} uses, so the trick would do "
             "nothing; a custom train_step must build on ganbench.api's discriminator_update, "
             "generator_update or step_optimizers (see CONTRIBUTING.md)"
         )

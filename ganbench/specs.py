@@ -59,6 +59,11 @@ class ModelSpec:
             beyond task and data kind (channel counts, sizes).
         params: its parameters (the paper's values as defaults), the first
             one positional; they are recorded and tell leaderboard rows apart.
+        trains: False for a fixed method with nothing to learn, a task's
+            baseline (bicubic upsampling, the identity map; build it on
+            :class:`ganbench.api.FixedModel`). Its runs take no steps and no
+            tricks, are recorded with kind ``"baseline"``, and leaderboards
+            show them for scale beside the ranked rows, from one run.
     """
 
     name: str
@@ -69,6 +74,7 @@ class ModelSpec:
     description: str = ""
     check: Callable[[DataInfo], str | None] | None = None
     params: tuple[Param, ...] = ()
+    trains: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,8 @@ class DatasetSpec:
         primary_metric: the metric (without feature space) that ranks
             leaderboard rows and selects checkpoints on the validation split.
         default_steps, default_batch_size: the standard budget.
-        eval_samples: n_fake of the eval protocol.
+        eval_samples: n_fake of the eval protocol (a paired dataset, whose fakes
+            each have a target, scores every test pair once instead).
     """
 
     name: str

@@ -16,6 +16,8 @@ import pytest
 import torch
 from fakedata import write_fake_cifar10, write_fake_mnist
 from PIL import Image
+from test_cyclegan import write_cyclegan_folder
+from test_sr_folder import write_sr_folder
 
 from ganbench.api import DatasetOptions
 from ganbench.registry import Registry, load_registry
@@ -47,6 +49,10 @@ NOTHING_TO_RUN_OFFLINE = {
     ("feature_extractor", "inception-v3"): "its weights are not on this machine",
     # Applies to InfoGAN models only; tests/test_infogan.py gives the kit its known answers.
     ("metric", "code-alignment"): "the kit's generic inputs have no categorical code",
+    # Needs a caption table; tests/test_digits_captions.py gives the kit its known answers.
+    ("metric", "caption-match"): "the kit's generic inputs carry no captions",
+    # Needs a translation model with an inverse; tests/test_cyclegan.py gives its known answers.
+    ("metric", "cycle-error"): "the kit's generic inputs have no translation model",
 }
 
 
@@ -82,6 +88,12 @@ DATASET_OPTIONS: dict[str, Callable[[Path], DatasetOptions]] = {
     "stacked-mnist": _fake_mnist("MNIST"),
     "fashion-mnist": _fake_mnist("FashionMNIST"),
     "cifar10": _fake_cifar10,
+    "cyclegan-folder": lambda root: DatasetOptions(
+        extra={"path": str(write_cyclegan_folder(root))}, image_size=8
+    ),
+    "sr-folder": lambda root: DatasetOptions(
+        extra={"path": str(write_sr_folder(root / "sr", {"train": 3, "test": 2}))}
+    ),
 }
 
 

@@ -31,7 +31,7 @@ def test_plugins_table_is_not_cut(monkeypatch: pytest.MonkeyPatch, capsys) -> No
     assert ELLIPSIS not in out
     # ganbench-core's long list of registrations stays on its row, unwrapped.
     (core,) = [line for line in out.splitlines() if "ganbench-core" in line]
-    assert "metrics: attack-robustness, class-coverage" in core
+    assert "metrics: attack-robustness, caption-match, class-coverage" in core
 
 
 def test_training_progress_off_a_terminal_is_a_few_plain_lines(capsys) -> None:

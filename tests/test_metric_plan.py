@@ -136,6 +136,8 @@ def test_default_metrics_skip_prdc_with_a_note(
     skipped = record["protocol"]["skipped_metrics"]
     misfits = {"conditional-accuracy", "mode-coverage", "stacked-modes", "code-alignment"}
     misfits |= {"psnr", "ssim", "label-preservation"}  # no paired targets, no translation
+    misfits |= {"caption-match"}  # no captions
+    misfits |= {"cycle-error"}  # no translation model with an inverse
     assert set(skipped) == {"prdc", "attack-robustness"} | misfits
     # Defaults that do not apply are listed with why, not left out in silence.
     assert all(skipped[name].startswith("does not apply: ") for name in misfits), skipped

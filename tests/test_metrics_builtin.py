@@ -109,6 +109,14 @@ def _model_inputs() -> EvalInputs:
 
 
 def _inputs_for(spec: MetricSpec) -> EvalInputs:
+    if spec.name == "caption-match":  # the kit's generic inputs carry no captions
+        from ganbench.testing.captions import caption_inputs
+
+        return caption_inputs()
+    if spec.name == "cycle-error":  # needs a translation model with an inverse
+        from test_cyclegan import translation_inputs
+
+        return translation_inputs()
     if "targets" in spec.needs or "source_labels" in spec.needs:
         return constructed_inputs(spec.needs)
     if "discriminator" in spec.needs:
@@ -134,6 +142,8 @@ def test_expected_metrics_are_registered() -> None:
         "psnr",
         "ssim",
         "label-preservation",
+        "caption-match",
+        "cycle-error",
     }
 
 

@@ -65,6 +65,15 @@ FIRST_PARTY = {
     "sr-photos": {"datasets": ["sr-photos"]},
     "digits-m": {"datasets": ["digits-m"]},
     "srgan": {"models": ["srgan"]},
+    "lapgan": {"models": ["lapgan"]},
+    "cyclegan": {"models": ["cyclegan"]},
+    "cyclegan-folder": {"datasets": ["cyclegan-folder"]},
+    "digits-captions": {"datasets": ["digits-captions"]},
+    "gan-int-cls": {"models": ["gan-cls", "gan-int", "gan-int-cls"]},
+    "srresnet": {"models": ["srresnet"]},
+    "bicubic": {"models": ["bicubic"]},
+    "identity": {"models": ["identity"]},
+    "sr-folder": {"datasets": ["sr-folder"]},
 }
 CORE = "ganbench-core"
 

@@ -64,7 +64,12 @@ class KindCase:
 
 TEST_ONLY_KINDS = [
     KindCase(
-        "tiny-gan-int-cls", "digits-captions", TaskKind.TEXT_TO_IMAGE, "text", True, ("mismatched",)
+        "tiny-gan-int-cls",
+        "digits-labels-text",
+        TaskKind.TEXT_TO_IMAGE,
+        "text",
+        True,
+        ("mismatched",),
     ),
     KindCase(
         "tiny-srgan", "digits-sr", TaskKind.SUPER_RESOLUTION, "source", False, (), ("content",)
@@ -143,7 +148,7 @@ def test_dataset_offers_the_fields_its_task_needs(registry: Registry, case: Kind
 
 
 def test_captions_are_fixed_unit_embeddings_per_class(registry: Registry) -> None:
-    dataset = registry.dataset("digits-captions").load(DatasetOptions())
+    dataset = registry.dataset("digits-labels-text").load(DatasetOptions())
     train = dataset.splits["train"]
     assert dataset.info.text_dim == train.text.shape[1] == 16
     torch.testing.assert_close(train.text.norm(dim=1), torch.ones(len(train)))
@@ -153,7 +158,7 @@ def test_captions_are_fixed_unit_embeddings_per_class(registry: Registry) -> Non
     firsts = torch.stack([rows[0] for rows in by_class.values()])
     assert torch.unique(firsts, dim=0).shape[0] == 10  # ten distinct captions
     assert dataset.info.extras["captions"][7] == "a handwritten seven"
-    again = registry.dataset("digits-captions").load(DatasetOptions())
+    again = registry.dataset("digits-labels-text").load(DatasetOptions())
     assert torch.equal(again.splits["train"].text, train.text)  # deterministic hashing
 
 

@@ -48,6 +48,8 @@ def why_not_applicable(spec: MetricSpec, inputs: EvalInputs) -> str | None:
             )
         if need == "discriminator" and inputs.model is None:
             return "it needs a trained model's discriminator and this evaluation has no model"
+        if need == "discriminator" and getattr(inputs.model, "discriminator", None) is None:
+            return "it needs a discriminator and this model (a fixed baseline) has none"
     # What the generic needs cannot say, the metric says itself.
     return None if spec.check is None else spec.check(inputs)
 

@@ -49,8 +49,10 @@ ROW_COLUMNS: tuple[str, ...] = (
 #: CSV row says which protocol it was measured under and what ranked it.
 TABLE_COLUMNS: tuple[str, ...] = ("comparison_key", "ranked_by", "ranking_direction")
 
-#: Row roles, in display order. Only "ranked" rows get a rank number.
-ROLES: tuple[str, ...] = ("ranked", "ref", "untrained", "unranked")
+#: Row roles, in display order. Only "ranked" rows get a rank number:
+#: ``ref`` is real data, ``baseline`` a fixed method (a model that does not
+#: train: bicubic upsampling), ``untrained`` a trained model at step 0.
+ROLES: tuple[str, ...] = ("ranked", "ref", "baseline", "untrained", "unranked")
 
 #: Statuses that appear on a leaderboard; "running" runs are not shown.
 _SHOWN_STATUSES = ("completed", "diverged")
@@ -248,17 +250,26 @@ def _aggregate(records: list[RunRecord], metric_names: list[str]) -> pd.DataFram
 def _rank(rows: pd.DataFrame, primary: str | None, direction: str | None) -> pd.DataFrame:
     """Order rows (ranked first, best first) and number the ranked ones 1..k."""
     is_reference = rows["kind"].eq("real-data")
-    is_untrained = ~is_reference & rows["steps"].eq(0)
+    is_baseline = rows["kind"].eq("baseline")
+    is_untrained = ~is_reference & ~is_baseline & rows["steps"].eq(0)
     if primary is not None and direction in ("lower", "higher"):
         score = rows[f"{primary}_mean"]
         if direction == "higher":
             score = -score
-        rankable = ~is_reference & ~is_untrained & rows["n_seeds"].gt(0) & np.isfinite(score)
+        rankable = (
+            ~is_reference
+            & ~is_baseline
+            & ~is_untrained
+            & rows["n_seeds"].gt(0)
+            & np.isfinite(score)
+        )
     else:
         score = pd.Series(np.nan, index=rows.index)
         rankable = pd.Series(False, index=rows.index)
     rows["role"] = np.select(
-        [rankable, is_reference, is_untrained], ["ranked", "ref", "untrained"], "unranked"
+        [rankable, is_reference, is_baseline, is_untrained],
+        ["ranked", "ref", "baseline", "untrained"],
+        "unranked",
     )
     rows["_role_order"] = rows["role"].map(ROLES.index)
     rows["_score"] = score.where(rankable)

@@ -243,7 +243,12 @@ def build_matrix(
                 continue
             matrix.columns.append(ModelColumn(name, owner, data.info.name))
             for trick in tricks:
-                cell = _check(registry.tricks[trick], model)
+                # A fixed baseline (bicubic) trains nothing, so no trick has anything to act on.
+                cell = (
+                    _check(registry.tricks[trick], model)
+                    if spec.trains
+                    else Cell("no", "it is a fixed baseline: it does not train")
+                )
                 found = tuple(effects.get((safe_file_stem(name), trick), ()))
                 matrix.cells[(trick, name)] = Cell(cell.status, cell.reason, found)
     return matrix

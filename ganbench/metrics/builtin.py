@@ -17,8 +17,10 @@ import torch
 
 from ganbench.errors import IncompatibleError
 from ganbench.metrics.attack_metric import ATTACK_METRIC
+from ganbench.metrics.caption_match import CAPTION_MATCH_METRIC
 from ganbench.metrics.class_coverage import class_coverage
 from ganbench.metrics.conditional_accuracy import conditional_accuracy
+from ganbench.metrics.cycle_error import CYCLE_ERROR_METRIC
 from ganbench.metrics.fidelity_metrics import PSNR_METRIC, SSIM_METRIC
 from ganbench.metrics.frechet import frechet_distance
 from ganbench.metrics.inception_score import inception_score
@@ -243,4 +245,6 @@ BUILTIN_METRICS: list[MetricSpec] = [
     PRDC_METRIC,
     PSNR_METRIC,
     SSIM_METRIC,
+    CAPTION_MATCH_METRIC,
+    CYCLE_ERROR_METRIC,
 ]

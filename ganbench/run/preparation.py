@@ -230,6 +230,25 @@ def build_extractor(
     return build_feature_extractor(name, dataset, registry, ctx)
 
 
+def default_eval_samples(dataset_spec: DatasetSpec, dataset: GanDataset) -> int:
+    """n_fake without ``--eval-samples``: every test pair once for a paired dataset
+    (super-resolution scores each test image against its own target), else the spec's."""
+    if dataset.info.paired:
+        return len(dataset.splits["test"])
+    return dataset_spec.eval_samples
+
+
+def check_fixed_model(model_spec: ModelSpec, request: RunRequest) -> None:
+    """Refuse steps and tricks for a model that does not train (a baseline)."""
+    if model_spec.trains:
+        return
+    what = f"model {model_spec.name!r} is a fixed baseline and does not train"
+    if request.steps:
+        raise GanbenchError(f"{what}: --steps must be 0 or left out, got {request.steps}")
+    if request.tricks:
+        raise GanbenchError(f"{what}: --trick {', '.join(request.tricks)} cannot apply; drop it")
+
+
 def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
     """Resolve and check everything in ``request``; raise one clear error if anything is off."""
     model_spec, model_params = parse_model(request.model, registry)
@@ -251,9 +270,12 @@ def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
         registry.feature_extractor(request.feature_extractor)
     check_skip_names(registry.metrics, request.skip_metrics, request.metrics)
 
+    check_fixed_model(model_spec, request)
     dataset = load_dataset(dataset_spec, request)
     check_model_fits(model_spec, dataset_spec, registry, dataset.info)
     steps = dataset_spec.default_steps if request.steps is None else request.steps
+    if not model_spec.trains:
+        steps = 0
     batch_size = request.batch_size or dataset_spec.default_batch_size
     if batch_size > len(dataset.splits["train"]):
         raise GanbenchError(
@@ -268,7 +290,7 @@ def prepare_run(request: RunRequest, registry: Registry) -> PreparedRun:
         skip=request.skip_metrics,
         primary=dataset_spec.primary_metric,
         dataset=dataset,
-        n_fake=request.eval_samples or dataset_spec.eval_samples,
+        n_fake=request.eval_samples or default_eval_samples(dataset_spec, dataset),
         eval_samples_flag=request.eval_samples,
         selects_checkpoints=steps > 0,
     )

@@ -36,7 +36,7 @@ COMPARISON_FIELDS: tuple[str, ...] = (
 )
 
 RunStatus = Literal["completed", "diverged", "running"]
-RunKind = Literal["model", "real-data"]
+RunKind = Literal["model", "baseline", "real-data"]
 
 
 def comparison_key(protocol: dict[str, Any]) -> str:
@@ -53,7 +53,9 @@ class RunRecord:
     Attributes:
         run_id: unique id, also the run folder's name.
         kind: ``"model"`` for a trained (or untrained, ``steps=0``) model,
-            ``"real-data"`` for the train split scored against the test split.
+            ``"baseline"`` for a model that does not train (``ModelSpec.trains``
+            False: bicubic upsampling), ``"real-data"`` for the train split
+            scored against the test split.
         status: ``"completed"``, ``"diverged"`` (a loss became NaN or
             infinite; ``diverged_at_step`` says when) or ``"running"``.
         model: model name (``"real-data"`` for reference rows).

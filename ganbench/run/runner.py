@@ -391,7 +391,7 @@ def _complete_run(
     protocol["wall_time_s"] = wall_time
     record = RunRecord(
         run_id=run_id,
-        kind="model",
+        kind="model" if prep.model_spec.trains else "baseline",
         status=outcome.status,  # type: ignore[arg-type]
         model=prep.model_spec.name,
         dataset=prep.dataset.info.name,

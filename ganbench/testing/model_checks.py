@@ -25,6 +25,10 @@ TRAIN_STEPS = 1
 TRAIN_BATCH = 8
 #: Slack on the image range: tanh output in float32 may round to exactly +-1.
 RANGE_SLACK = 1e-6
+#: The hook point a generator-only model's step must reach (it has no D side;
+#: the loop ends the probe run after one step, refusing the recorder's D-side
+#: points, so ``end_of_step`` is not reached there either).
+G_ONLY_HOOK_POINTS = ("after_g_step",)
 
 
 @keeps_rng
@@ -114,11 +118,12 @@ def _check_on_dataset(
     conditions = pick_conditions(dataset.splits["test"], N_SAMPLES, seed=0)
     with log.check("builds" + at) as check:
         model = _build(spec, dataset, check, registry)
-        g = sum(p.numel() for p in model.generator.parameters())
-        d = sum(p.numel() for p in model.discriminator.parameters())
-        check.detail = f"G {g:,} parameters, D {d:,}"
+        check.detail = (
+            f"G {_parameters(model, 'generator')}, D {_parameters(model, 'discriminator')}"
+        )
     if not check.ok:
         return
+    has_d = model.discriminator is not None
 
     with log.check("generator output shape" + at) as check:
         model.eval()
@@ -151,6 +156,8 @@ def _check_on_dataset(
         if not torch.equal(blank, noisy):
             check.fail("samples change with cond.x: generate(z, cond) must not read cond.x")
     with log.check("discriminator output" + at) as check:
+        if not has_d:
+            check.skip("no discriminator (a generator-only model or a fixed baseline)")
         with torch.no_grad():
             logits = model.discriminate(conditions.x, conditions)
         if tuple(logits.shape) != (N_SAMPLES,):
@@ -160,7 +167,12 @@ def _check_on_dataset(
         if not torch.isfinite(logits).all():
             check.fail("discriminate() returned NaN or infinite logits")
         check.detail = f"({N_SAMPLES},) logits"
-    if not check.ok:
+    if not check.ok and has_d:
+        return
+    if not spec.trains:
+        with log.check("sampling reproducible" + at) as check:
+            _check_sampling(model, conditions, info.shape, check)
+        log.add("train step" + at, "skipped", "a fixed baseline (trains=False): it does not train")
         return
 
     with log.check("train step" + at) as check:
@@ -192,7 +204,7 @@ def _check_on_dataset(
                 ("G", model.generator, run.start_generator),
                 ("D", model.discriminator, run.start_discriminator),
             )
-            if not params_changed(before, net)
+            if net is not None and not params_changed(before, net)
         ]
         if unchanged:
             check.fail(f"one train step left the weights of {' and '.join(unchanged)} unchanged")
@@ -213,7 +225,7 @@ def _check_on_dataset(
         model.eval()
         fresh.eval()
         with torch.no_grad():
-            same_d = torch.equal(
+            same_d = not has_d or torch.equal(
                 model.discriminate(conditions.x, conditions),
                 fresh.discriminate(conditions.x, conditions),
             )
@@ -239,9 +251,24 @@ def _check_on_dataset(
             )
         except PluginContractError:
             pass  # the loop refuses the step after it; the calls it made say what is missing
-        for problem in hook_order_problems(recorder.calls):
+        problems = hook_order_problems(recorder.calls)
+        if not has_d:
+            # Without D only the G-side points exist; the core refuses D-side tricks.
+            reached = {point for point, _ in recorder.calls}
+            problems = [f"{p} is never reached" for p in G_ONLY_HOOK_POINTS if p not in reached]
+        for problem in problems:
             check.fail(problem + " (tricks would be recorded but do nothing)")
         check.detail = f"{len(recorder.calls)} hook calls in 2 steps"
+        if not has_d:
+            check.detail += " (generator-only: the G-side points)"
+
+
+def _parameters(model: GANModel, network: str) -> str:
+    """``"1,234 parameters"`` of one of the model's networks, or ``"none"``."""
+    net = getattr(model, network, None)
+    if net is None:
+        return "none"
+    return f"{sum(p.numel() for p in net.parameters()):,} parameters"
 
 
 def _check_classifier(

@@ -84,9 +84,10 @@ class _InitialWeights(Trick):
 
     def configure_optimizers(self, model, optimizers):  # type: ignore[no-untyped-def]
         self.generator = {n: p.detach().clone() for n, p in model.generator.named_parameters()}
-        self.discriminator = {
-            n: p.detach().clone() for n, p in model.discriminator.named_parameters()
-        }
+        d = model.discriminator  # None for a generator-only model
+        self.discriminator = (
+            {} if d is None else {n: p.detach().clone() for n, p in d.named_parameters()}
+        )
         return optimizers
 
 

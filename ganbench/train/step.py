@@ -205,12 +205,21 @@ def _mixed_outputs(
     return {k: v[:n] for k, v in out.items()}, {k: v[n:] for k, v in out.items()}
 
 
-def discriminator_tensors(model: GANModel, batch: Batch, ctx: StepContext) -> StepTensors:
-    """The forward half of a D update, with its hook points: everything but the terms."""
+def discriminator_tensors(
+    model: GANModel, batch: Batch, ctx: StepContext, fake: Tensor | None = None
+) -> StepTensors:
+    """The forward half of a D update, with its hook points: everything but the terms.
+
+    ``fake``: the samples D judges; by default G's, from a fresh z and without
+    gradients. A model whose D sees other fakes (CycleGAN's history of
+    generated images) passes them, detached; z is then None.
+    """
     hooks = ctx.hooks
-    z = model.sample_latent(len(batch), ctx.device)
-    with torch.no_grad():
-        fake = model.generate(z, batch)
+    z = None
+    if fake is None:
+        z = model.sample_latent(len(batch), ctx.device)
+        with torch.no_grad():
+            fake = model.generate(z, batch)
     real_in = hooks.transform_d_input(batch.x, "real", ctx)
     fake_in = hooks.transform_d_input(fake, "fake", ctx)
     if ctx.d_batches == "mixed":

@@ -5,7 +5,7 @@ split (so the test split, the FID reference, is the same images) and keep
 the class labels ``y``, so the standard domain-evaluator feature space
 (a digit classifier) applies to every one of them:
 
-* ``digits-captions`` (text-to-image): ``text`` is a fixed embedding of the
+* ``digits-labels-text`` (text-to-image): ``text`` is a fixed embedding of the
   caption "a handwritten <digit>", a deterministic hashed bag of words.
 * ``digits-sr`` (super-resolution): ``source`` is the 4 x 4 average-pooled
   version of each 8 x 8 digit ``x`` (paired).
@@ -87,7 +87,7 @@ def load_digits_captions(options: DatasetOptions) -> GanDataset:
     return _from_digits(
         options,
         lambda rows: Batch(x=rows.x, y=rows.y, text=table[rows.y]),
-        name="digits-captions",
+        name="digits-labels-text",
         text_dim=TEXT_DIM,
         extras={**_extras(), "captions": [caption(label) for label in range(NUM_CLASSES)]},
     )
@@ -136,7 +136,7 @@ def _spec(name: str, load: Callable[[DatasetOptions], GanDataset], description: 
 
 SPECS = (
     _spec(
-        "digits-captions",
+        "digits-labels-text",
         load_digits_captions,
         "test-only: 8x8 digits with hashed bag-of-words caption embeddings (text-to-image)",
     ),
