@@ -130,6 +130,7 @@ MODEL_METHODS: tuple[str, ...] = (
     "discriminator_outputs",
     "configure_optimizers",
     "init_weights",
+    "protocol_facts",
     "d_loss_terms",
     "g_loss_terms",
     "after_d_update",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -169,6 +169,16 @@ class GANModel(nn.Module):
 
     def init_weights(self) -> None:
         """Initialise weights as the paper says (default: PyTorch's own)."""
+
+    def protocol_facts(self) -> Mapping[str, Any]:
+        """Facts about this build that its parameters do not say, for the run record.
+
+        What a reader needs to reproduce the numbers: the sha256 of a weights
+        file a loss network reads (SRGAN's VGG19), say. JSON-serialisable
+        values; recorded as ``model_facts`` in the protocol's training
+        section. Default: none.
+        """
+        return {}
 
     # -- training ------------------------------------------------------------------
     def after_d_update(self, ctx: StepContext) -> None:

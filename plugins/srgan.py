@@ -50,6 +50,7 @@ Deviations, all for a laptop CPU and said here for the leaderboards:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import pickle
@@ -208,6 +209,8 @@ class VGG54(nn.Module):
         super().__init__()
         from torchvision.models import vgg19
 
+        #: Which VGG19 the content loss saw, for the run record.
+        self.weights_sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
         features = vgg19(weights=None).features
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
@@ -261,6 +264,15 @@ class SRGAN(GANModel):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return self.adam_optimizers(lr=1e-4, betas=(0.9, 0.999))
+
+    def protocol_facts(self) -> dict[str, Any]:
+        """The loss network's weights, which change what SRGAN-VGG54 trains toward."""
+        if not self._vgg:
+            return {}
+        return {
+            "content_network": "vgg19 conv5_4",
+            "vgg19_weights_sha256": self._vgg[0].weights_sha256,
+        }
 
     def content_loss(self, fake: Tensor, real: Tensor) -> Tensor:
         """Pixel MSE, or the MSE of rescaled VGG19 conv5_4 features."""

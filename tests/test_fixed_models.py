@@ -180,4 +180,5 @@ def test_srresnet_runs_with_ema_and_refuses_a_discriminator_trick(tmp_path: Path
     (record_file,) = (tmp_path / "runs").glob("*/record.json")
     record = json.loads(record_file.read_text())
     assert record["kind"] == "model" and record["steps_done"] == 2
+    assert record["protocol"]["model_facts"] == {}
     assert record["metrics"]["psnr"] > 0

@@ -3,6 +3,7 @@ from a weights file, refused in one line without one."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,10 @@ def test_vgg54_is_the_mse_of_rescaled_conv5_4_features(
     # The loss network is fixed and is no part of the model's weights.
     assert not any(k.startswith("_vgg") or "features.34" in k for k in model.state_dict())
     assert not any(p.requires_grad for p in model._vgg[0].parameters())
+    # The run record says which VGG19 the loss saw; the MSE model has nothing to add.
+    facts = model.protocol_facts()
+    assert facts["vgg19_weights_sha256"] == hashlib.sha256(vgg_file.read_bytes()).hexdigest()
+    assert srgan.SRGAN(INFO, {"content": "mse", "blocks": 1}).protocol_facts() == {}
 
 
 def test_vgg54_without_weights_is_one_line(

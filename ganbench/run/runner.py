@@ -98,6 +98,7 @@ def _training_fields(prep: PreparedRun, outcome: TrainOutcome) -> dict[str, Any]
         "model_params": prep.model_params,
         "model_config_hash": prep.model_config_hash(),
         "loss": prep.model.loss_name,
+        "model_facts": dict(prep.model.protocol_facts()),
         "latent_prior": None if prior is None else prior.describe(),
         "seed": prep.request.seed,
         "steps": prep.steps,
@@ -128,13 +129,23 @@ def _samples_title(record: RunRecord) -> str:
     return f"{_run_title(record)}, {step}"
 
 
-def _save_samples(prep: PreparedRun, evaluation: Evaluation, path: Path, title: str) -> None:
+def _save_samples(
+    prep: PreparedRun, evaluation: Evaluation, path: Path, title: str, selected: int | None
+) -> None:
     # Imported here: matplotlib adds over a second to every command's start-up,
     # and only a finished run draws.
     from ganbench.report.plots import save_sample_grid
+    from ganbench.report.task_grids import task_grid
 
     labels = evaluation.conditions.y
-    if prep.dataset.info.kind != "image":
+    draw_task = task_grid(prep.model_spec.task, prep.dataset)
+    if draw_task is not None:
+        # Input | output (| target) rows, drawn with the weights evaluation used:
+        # best.pt when one was selected, else the tricks' (an EMA of G).
+        live = prep.tricks.evaluated(prep.model) if selected is None else nullcontext()
+        with live:
+            draw_task(prep.model, prep.dataset, prep.device, path, title, prep.request.seed)
+    elif prep.dataset.info.kind != "image":
         save_sample_grid(
             evaluation.fake, path, reference=prep.dataset.splits["test"].x, title=title
         )
@@ -308,7 +319,9 @@ def _write_run_files(
 ) -> None:
     """Sample grid, training curves and the record, next to the checkpoints."""
     if evaluation is not None:
-        _save_samples(prep, evaluation, run_dir / SAMPLES_FILE, _samples_title(record))
+        _save_samples(
+            prep, evaluation, run_dir / SAMPLES_FILE, _samples_title(record), record.selected_step
+        )
     if curves:
         rows = _named_curves(curves, record.primary_metric)
         from ganbench.report.plots import save_training_curves
