@@ -62,6 +62,7 @@ rows=(
   "unconditional/grid25 pacgan:4 2000 100"
   "unconditional/grid25 wgan-gp 2000 100"
   "unconditional/grid25 unrolled 2000 100"
+  "unconditional/digits unrolled 2000 64"
 )
 
 # Rows being trained but not yet published (fewer than 3 seeds so far):
@@ -71,7 +72,6 @@ rows=(
 # mini-batches per step, so D judges 100 packs), beside the same-samples
 # rows above (batch 100: 100 / m packs).
 pending=(
-  "unconditional/digits unrolled 2000 64"
   "unconditional/stacked-digits dcgan 5000 64"
   "unconditional/stacked-digits pacgan:2 5000 64"
   "unconditional/ring8 pacgan:2 2000 200"
