@@ -70,7 +70,10 @@ rows=(
 # moves up into `rows` once its runs are done and its tables are rebuilt.
 # The pacgan rows at batch m x 100 are PacGAN's own set-up (G draws m
 # mini-batches per step, so D judges 100 packs), beside the same-samples
-# rows above (batch 100: 100 / m packs).
+# rows above (batch 100: 100 / m packs). Then lapgan beside dcgan, and the
+# tables of the other task kinds, each with its floor row (a fixed
+# baseline: 0 steps, one run): text-to-image, translation digits -> digits-m,
+# x4 super-resolution.
 pending=(
   "unconditional/stacked-digits dcgan 5000 64"
   "unconditional/stacked-digits pacgan:2 5000 64"
@@ -80,6 +83,15 @@ pending=(
   "unconditional/grid25 pacgan:2 2000 200"
   "unconditional/grid25 pacgan:3 2000 300"
   "unconditional/grid25 pacgan:4 2000 400"
+  "unconditional/digits lapgan 2000 64"
+  "text-to-image/digits-captions gan-int-cls 2000 64"
+  "text-to-image/digits-captions gan-cls 2000 64"
+  "text-to-image/digits-captions gan-int 2000 64"
+  "unpaired-translation/digits-m identity 0 64"
+  "unpaired-translation/digits-m cyclegan 2000 64"
+  "super-resolution/sr-photos bicubic 0 16"
+  "super-resolution/sr-photos srresnet 2000 16"
+  "super-resolution/sr-photos srgan 2000 16"
 )
 
 usage() {
@@ -122,11 +134,16 @@ for table in "${wanted[@]+"${wanted[@]}"}"; do
 done
 
 # The runs: "table model dataset seed steps batch", each row's trained runs
-# then its untrained run, row after row.
+# then its untrained run, row after row. A row of 0 steps is a fixed
+# baseline (bicubic, identity): it does not train, so it is one run.
 runs=()
 for row in "${rows[@]}"; do
   read -r table model steps batch <<<"$row"
   if ((${#wanted[@]})) && ! printf '%s\n' "${wanted[@]}" | grep -qxF "$table"; then
+    continue
+  fi
+  if ((steps == 0)); then
+    runs+=("$table $model ${table#*/} 0 0 $batch")
     continue
   fi
   for seed in "${seeds[@]}"; do
