@@ -93,6 +93,10 @@ class DatasetSpec:
         default_steps, default_batch_size: the standard budget.
         eval_samples: n_fake of the eval protocol (a paired dataset, whose fakes
             each have a target, scores every test pair once instead).
+        fields: the batch fields its splits carry (``("x", "source")``), so
+            that a model's mismatch error can name the datasets that fit it
+            before any is loaded; None when only loading tells (a folder
+            whose sub-folders may or may not give labels).
     """
 
     name: str
@@ -104,6 +108,7 @@ class DatasetSpec:
     default_steps: int = 2000
     default_batch_size: int = 64
     eval_samples: int = 1000
+    fields: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,7 @@ SPEC = DatasetSpec(
     default_steps=10_000,
     default_batch_size=16,
     eval_samples=1000,
+    fields=("x", "source"),
 )
 
 

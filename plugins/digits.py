@@ -78,6 +78,7 @@ SPEC = DatasetSpec(
     default_steps=2000,
     default_batch_size=64,
     eval_samples=1000,
+    fields=("x", "y"),
 )
 
 

@@ -141,6 +141,7 @@ SPEC = DatasetSpec(
     default_steps=2000,
     default_batch_size=64,  # the digits' budget (CycleGAN trains at batch 1 on 256-px photos)
     eval_samples=1000,
+    fields=("x", "y", "source"),
 )
 
 

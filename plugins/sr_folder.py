@@ -164,6 +164,7 @@ SPEC = DatasetSpec(
     default_steps=2000,
     default_batch_size=16,  # SRGAN §3.2
     eval_samples=1000,
+    fields=("x", "source"),
 )
 
 

@@ -150,6 +150,7 @@ SPEC = DatasetSpec(
     default_steps=2000,
     default_batch_size=16,  # SRGAN §3.2
     eval_samples=80,  # one output per test tile
+    fields=("x", "source"),
 )
 
 

@@ -162,6 +162,7 @@ def _spec(source: StackedSource, description: str, default_steps: int) -> Datase
         default_steps=default_steps,
         default_batch_size=64,
         eval_samples=MODE_COUNT_SAMPLES,
+        fields=("x", "y"),
     )
 
 

@@ -431,6 +431,7 @@ def _spec(
         default_steps=10_000,
         default_batch_size=64,
         eval_samples=10_000,
+        fields=("x", "y"),
     )
 
 

@@ -131,6 +131,7 @@ def _spec(mixture: Mixture, description: str) -> DatasetSpec:
         default_steps=5000,
         default_batch_size=256,
         eval_samples=2500,
+        fields=("x",),
     )
 
 

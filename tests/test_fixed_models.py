@@ -182,3 +182,15 @@ def test_srresnet_runs_with_ema_and_refuses_a_discriminator_trick(tmp_path: Path
     assert record["kind"] == "model" and record["steps_done"] == 2
     assert record["protocol"]["model_facts"] == {}
     assert record["metrics"]["psnr"] > 0
+
+
+def test_a_misfit_names_the_datasets_with_the_fields_the_task_needs(tmp_path: Path, capsys) -> None:
+    argv = ["run", "--plugin", "bicubic", "--dataset", "digits", *_places(tmp_path)]
+    code, _, err = run_cli(argv, capsys)
+    line = one_error_line(err)
+    assert code == 2 and "'bicubic' does not fit dataset 'digits'" in line
+    fitting = line.rsplit(": ", 1)[1].split(", ")
+    # Declared fields decide: the super-resolution datasets, and the folder whose fields
+    # only loading tells; not the digits, the mixtures or the translation data.
+    assert {"sr-photos", "sr-folder", "cyclegan-folder"} <= set(fitting)
+    assert not {"digits", "ring8", "digits-captions"} & set(fitting)

@@ -126,12 +126,17 @@ def check_model_fits(
     reason = model_misfit_reason(model_spec, info)
     if reason is None:
         return
+    needed = TASK_FIELDS[model_spec.task]
     fitting = sorted(
-        name for name, spec in registry.datasets.items() if spec.kind in model_spec.data_kinds
+        name
+        for name, spec in registry.datasets.items()
+        if spec.kind in model_spec.data_kinds
+        and (spec.fields is None or all(f in spec.fields for f in needed))
     )
     raise IncompatibleError(
         f"model {model_spec.name!r} does not fit dataset {info.name!r}: {reason}; "
-        f"datasets of a kind it takes: {', '.join(fitting) or '(none)'}"
+        f"datasets of its data kind with the fields it needs ({', '.join(needed)}): "
+        f"{', '.join(fitting) or '(none)'}"
     )
 
 

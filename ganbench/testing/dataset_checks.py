@@ -54,6 +54,11 @@ def check_dataset(spec: DatasetSpec, options: DatasetOptions | None = None) -> l
             check.fail(f"info.name is {info.name!r}, the spec's name is {spec.name!r}")
         if info.kind != spec.kind:
             check.fail(f"info.kind is {info.kind!r}, the spec declares {spec.kind!r}")
+        if spec.fields is not None and set(info.fields) != set(spec.fields):
+            check.fail(
+                f"info.fields are {', '.join(info.fields)}, the spec declares "
+                f"{', '.join(spec.fields)}"
+            )
         check.detail = f"{info.kind} {info.shape}, fields {', '.join(info.fields)}"
     with log.check("splits") as check:
         missing = [s for s in SPLITS if s not in dataset.splits]
