@@ -24,8 +24,11 @@ that recipe scaled to 8 x 8 digits and a vocabulary of a few dozen words:
 * **Determinism.** Fixed seeds, one intra-op thread for training and for
   embedding (a float sum in another thread order rounds differently), and
   the embeddings are always computed from the serialised weights, so a fresh
-  training and a cache hit give the same bits. Like the domain evaluator,
-  weights are bit-identical per machine, not across CPU families.
+  training and a cache hit give the same bits. Training is bit-identical
+  per machine, not across CPU families, so ``digits-captions``' encoder is
+  shipped (``weights/`` beside this module), as the digits evaluator is: it
+  is used wherever its cache key matches, and the ruler is the same on every
+  machine. Other corpora (a ``caption-folder``) train their own.
 * **Cache.** ``<cache>/text-encoders/<dataset>-<key>-1thread.pt`` (the cache
   is ``$GANBENCH_CACHE_DIR`` or ``~/.cache/ganbench``), keyed by a hash of
   the recipe, its version, the captions and the training images with their
@@ -55,6 +58,8 @@ from ganbench.api import cache_dir
 
 log = logging.getLogger(__name__)
 
+#: Encoders shipped with the package, by cache file name.
+SHIPPED_WEIGHTS = Path(__file__).parent / "weights"
 #: Bump when the networks or the training change: it renames the cache file.
 ENCODER_RECIPE_VERSION = 1
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z]+)*")
@@ -292,10 +297,21 @@ def _write_atomically(path: Path, blob: bytes) -> None:
 def load_or_train_encoder(
     dataset: str, corpus: CaptionCorpus, recipe: EncoderRecipe | None = None
 ) -> TextEncoder:
-    """The cached encoder of ``corpus``, else a freshly trained one (then cached)."""
+    """The shipped encoder of ``corpus``, else the cached one, else a freshly trained one
+    (then cached).
+
+    A shipped file (``weights/`` beside this module: ``digits-captions``'s) makes
+    the embeddings the same on every machine, since training on another CPU
+    family may round differently; its name carries the cache key, so a
+    changed corpus or recipe never picks it up.
+    """
     recipe = recipe or EncoderRecipe()
     key = encoder_cache_key(corpus, recipe)
-    path = cache_dir() / "text-encoders" / f"{dataset}-{key}-1thread.pt"
+    name = f"{dataset}-{key}-1thread.pt"
+    shipped = SHIPPED_WEIGHTS / name
+    if shipped.is_file():
+        return TextEncoder(shipped.read_bytes(), recipe, key)
+    path = cache_dir() / "text-encoders" / name
     if path.exists():
         try:
             return TextEncoder(path.read_bytes(), recipe, key)

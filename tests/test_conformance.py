@@ -16,6 +16,7 @@ import pytest
 import torch
 from fakedata import write_fake_cifar10, write_fake_mnist
 from PIL import Image
+from test_caption_folder import caption_folder_options
 from test_cyclegan import write_cyclegan_folder
 from test_sr_folder import write_sr_folder
 
@@ -94,6 +95,7 @@ DATASET_OPTIONS: dict[str, Callable[[Path], DatasetOptions]] = {
     "sr-folder": lambda root: DatasetOptions(
         extra={"path": str(write_sr_folder(root / "sr", {"train": 3, "test": 2}))}
     ),
+    "caption-folder": caption_folder_options,
 }
 
 

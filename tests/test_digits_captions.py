@@ -3,6 +3,8 @@ deterministic text encoder, and the ``caption-match`` metric."""
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -86,6 +88,20 @@ def test_the_encoder_trains_to_the_same_weights_and_is_cached(tmp_path, monkeypa
     cached = _text_encoder.load_or_train_encoder("toy", corpus, recipe)
     assert cached.sha256 == encoder.sha256 == encoder.record()["sha256"]
     assert torch.equal(cached.encode(corpus.captions), encoder.encode(corpus.captions))
+
+
+def test_the_shipped_encoder_is_the_one_the_dataset_uses(dataset) -> None:
+    """One ruler on every machine: the package's encoder file, never a local training.
+
+    A change to the captions, the images or the recipe changes the cache key,
+    and this fails until the shipped file is trained again and replaced.
+    """
+    record = dataset.info.extras[CAPTIONS_KEY].encoder
+    shipped = _text_encoder.SHIPPED_WEIGHTS / f"digits-captions-{record['cache_key']}-1thread.pt"
+    assert shipped.is_file(), (
+        f"no shipped encoder for the current key: train and ship {shipped.name}"
+    )
+    assert record["sha256"] == hashlib.sha256(shipped.read_bytes()).hexdigest()
 
 
 def test_symmetric_hinge_is_zero_only_when_every_diagonal_wins_by_the_margin() -> None:

@@ -74,6 +74,7 @@ FIRST_PARTY = {
     "bicubic": {"models": ["bicubic"]},
     "identity": {"models": ["identity"]},
     "sr-folder": {"datasets": ["sr-folder"]},
+    "caption-folder": {"datasets": ["caption-folder"]},
 }
 CORE = "ganbench-core"
 
