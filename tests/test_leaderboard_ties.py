@@ -169,7 +169,8 @@ def test_two_seed_row_is_marked_few_with_a_legend(tmp_path: Path) -> None:
     assert by_model[("gan", "0")]["few_seeds"] == "False"
     assert by_model[("gan", "2000")]["seeds"] == "0 1"
     assert by_model[("dcgan", "2000")]["n_seeds"] == "3"
-    assert "the mean rests" in (tmp_path / "index.html").read_text()  # HTML has the legend too
+    html = (tmp_path / "unconditional" / "digits.html").read_text()
+    assert "the mean rests" in html  # the HTML page has the legend too
 
 
 def test_csv_has_the_new_columns(tmp_path: Path) -> None:

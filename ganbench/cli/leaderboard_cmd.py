@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave out trained rows with fewer than N completed seeds (default: 1; "
         "the published tables use 3)",
     )
+    parser.add_argument(
+        "--tricks-matrix",
+        action="store_true",
+        help="also write the trick x model matrix as OUT/tricks.html (builds every registered "
+        "model; the published site uses GANBENCH_LOAD_PLUGINS=ganbench)",
+    )
 
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
@@ -55,7 +61,13 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     # Imported here: pandas adds a quarter second to every other command's start-up.
     from ganbench.leaderboard.build import build_leaderboards
 
-    written = build_leaderboards(ResultsStore(store_path), args.out, args.min_seeds)
+    tricks_html = None
+    if args.tricks_matrix:
+        from ganbench.matrix import build_matrix
+        from ganbench.matrix.render_html import render_html
+
+        tricks_html = render_html(build_matrix(registry, None, args.out / "ablations"))
+    written = build_leaderboards(ResultsStore(store_path), args.out, args.min_seeds, tricks_html)
     console = make_console()
     for path in written:
         console.print(f"wrote {path}")

@@ -1,4 +1,4 @@
-"""Leaderboards built from the results store: Markdown, CSV and one HTML index."""
+"""Leaderboards built from the results store: Markdown, CSV and a static HTML site."""
 
 from __future__ import annotations
 
