@@ -199,6 +199,20 @@ def test_thumbnails_are_copied_downscaled_and_missing_folders_said(tmp_path: Pat
     assert "g0-samples.png" not in html and "g1-samples.png" in html
 
 
+def test_an_entry_on_two_datasets_shows_each_datasets_own_figures(tmp_path: Path) -> None:
+    # gan2d at 2,000 x 100 is one entry name on ring8 and on grid25: each page its own runs.
+    records = [
+        run(f"{name}{s}", "gan", 10.0 + s, seed=s, dataset=name, created_at=f"2024-01-0{i + 1}",
+            run_dir=run_folder(tmp_path, f"{name}{s}", s))
+        for i, name in enumerate(("ring", "grid"))
+        for s in range(2)
+    ]  # fmt: skip
+    out, _ = build(tmp_path, records)
+    for name in ("ring", "grid"):
+        html = (out / "unconditional" / f"{name}.html").read_text()
+        assert f"{name}0-samples.png" in html and "no run<" not in html
+
+
 def test_rebuild_is_byte_identical(tmp_path: Path) -> None:
     records = site_records(tmp_path)
     out_a, _ = build(tmp_path, records, "a")

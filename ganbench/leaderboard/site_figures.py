@@ -48,13 +48,18 @@ class RowFigures:
 
 def figure_runs(records: Iterable[RunRecord]) -> dict[RowKey, list[RunRecord]]:
     """Each row's counted runs, in the order their figures are preferred (module docstring)."""
-    shown = [r for r in records if r.status in ("completed", "diverged")]
+    tables: dict[tuple[str, str, str], list[RunRecord]] = {}
+    for run in records:
+        if run.status in ("completed", "diverged"):
+            key = (run.task, run.dataset, run.comparison_key or comparison_key(run.protocol))
+            tables.setdefault(key, []).append(run)
     candidates: dict[RowKey, list[RunRecord]] = {}
-    # group_by_seed sorts by entry then seed; completed seeds go before diverged ones.
-    for group in sorted(group_by_seed(shown), key=lambda g: g.counted.status != "completed"):
-        run = group.counted
-        key = (run.task, run.dataset, run.comparison_key or comparison_key(run.protocol))
-        candidates.setdefault((*key, group.entry), []).append(run)
+    # Seeds are grouped table by table, as the tables count them: an entry
+    # (gan2d at 2,000 x 100) has the same name on two datasets.
+    for key, shown in sorted(tables.items()):
+        # group_by_seed sorts by entry then seed; completed seeds go before diverged ones.
+        for group in sorted(group_by_seed(shown), key=lambda g: g.counted.status != "completed"):
+            candidates.setdefault((*key, group.entry), []).append(group.counted)
     return candidates
 
 
