@@ -282,6 +282,7 @@ MINIMAL_ARGS = {
     "new-plugin": ["x", "--kind", "model"],
     "ablate": ["--plugin", "gan", "--trick", "ema"],
     "tricks": ["--matrix"],
+    "sweep": ["sweep.toml"],
 }
 
 

@@ -21,6 +21,7 @@ from . import (
     score_cmd,
     stats_cmd,
     store_cmd,
+    sweep_cmd,
     tricks_cmd,
 )
 from .parser import OneLineParser
@@ -72,6 +73,12 @@ COMMANDS: dict[str, Command] = {
         ablate_cmd.add_arguments,
         ablate_cmd.run,
         "a baseline against the baseline plus each trick, on the same seeds, with paired statistics",
+    ),
+    "sweep": (
+        sweep_cmd.add_arguments,
+        sweep_cmd.run,
+        "run every cell of a sweep file (TOML: models x datasets x tricks x seeds, or rows); "
+        "resumable, skips cells already stored",
     ),
     "tricks": (
         tricks_cmd.add_arguments,

@@ -6,6 +6,17 @@ Tables:
   JSON (``record_json`` is the source of truth; the other columns are an index).
 - ``metrics``: one row per (run, metric), for queries across runs.
 - ``protocols``: the comparison-relevant protocol fields, once per comparison key.
+- ``sweep_cells``: one row per ``ganbench sweep`` cell (its key, a short
+  sha256 of the run request): ``completed`` or ``diverged`` with the run that
+  fills it (written in the run's own transaction), or ``failed`` with the
+  error of its last attempt. A later sweep skips the done cells and retries
+  the failed ones.
+
+``sweep_cells`` was added without bumping :data:`SCHEMA_VERSION`: it is a
+table of its own, created (if missing) whenever a store is opened, and the
+other tables are unchanged. An older ganbench therefore reads and writes such
+a store as before (it never looks at the table), and an older store gains
+the empty table the first time this version opens it.
 
 Journal mode: SQLite's default rollback journal, not WAL. Writes are rare (one
 per finished run) and short, so WAL's concurrency buys nothing, while it
@@ -24,6 +35,8 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +83,16 @@ _SCHEMA = (
         protocol_json   TEXT NOT NULL
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS sweep_cells (
+        cell_key        TEXT PRIMARY KEY,
+        status          TEXT NOT NULL,
+        run_id          TEXT,
+        attempts        INTEGER NOT NULL,
+        error           TEXT,
+        updated_at      TEXT NOT NULL
+    )
+    """,
     "CREATE INDEX IF NOT EXISTS runs_by_dataset ON runs (dataset, kind, status)",
     "CREATE INDEX IF NOT EXISTS metrics_by_key ON metrics (comparison_key, name)",
 )
@@ -98,8 +121,12 @@ class ResultsStore:
 
     # -- writing ---------------------------------------------------------
 
-    def add(self, record: RunRecord) -> None:
+    def add(self, record: RunRecord, cell_attempts: int = 1) -> None:
         """Store ``record``, replacing any run with the same ``run_id``.
+
+        A record with a ``cell_key`` (a ``ganbench sweep`` cell) also marks
+        its cell done in ``sweep_cells``, in the same transaction, with the
+        ``cell_attempts`` it took.
 
         Raises:
             ValueError: ``record.comparison_key`` does not match its protocol
@@ -128,7 +155,19 @@ class ResultsStore:
             record_json,
         )
         try:
-            self._insert(record.run_id, run_row, _metric_rows(record, key), key, protocol_json)
+            cell = None
+            if record.cell_key:
+                cell = (
+                    record.cell_key,
+                    record.status,
+                    record.run_id,
+                    int(cell_attempts),
+                    None,
+                    _now(),
+                )
+            self._insert(
+                record.run_id, run_row, _metric_rows(record, key), key, protocol_json, cell
+            )
         except (OSError, sqlite3.OperationalError) as exc:
             raise StoreUnavailableError(
                 f"cannot add run {record.run_id!r} to results store {str(self.path)!r}: "
@@ -142,6 +181,7 @@ class ResultsStore:
         metric_rows: Iterator[tuple[Any, ...]],
         key: str,
         protocol_json: str,
+        cell: tuple[Any, ...] | None = None,
     ) -> None:
         with self._transaction(write=True) as conn:
             # Delete-then-insert inside the same transaction is the replace:
@@ -153,8 +193,41 @@ class ResultsStore:
             # Same key means same relevant fields (the key is their hash), so
             # an existing row is already right.
             conn.execute("INSERT OR IGNORE INTO protocols VALUES (?, ?)", (key, protocol_json))
+            if cell is not None:
+                conn.execute("INSERT OR REPLACE INTO sweep_cells VALUES (?, ?, ?, ?, ?, ?)", cell)
+
+    def record_cell_failure(self, cell_key: str, error: str, attempts: int) -> None:
+        """Mark sweep cell ``cell_key`` failed after ``attempts`` attempts, with its last error.
+
+        A cell that a stored run already fills is left as it is: a failure
+        never hides a result.
+        """
+        try:
+            with self._transaction(write=True) as conn:
+                row = conn.execute(
+                    "SELECT status FROM sweep_cells WHERE cell_key = ?", (cell_key,)
+                ).fetchone()
+                if row is not None and row[0] in DONE_CELL_STATUSES:
+                    return
+                conn.execute(
+                    "INSERT OR REPLACE INTO sweep_cells VALUES (?, 'failed', NULL, ?, ?, ?)",
+                    (cell_key, int(attempts), error, _now()),
+                )
+        except (OSError, sqlite3.OperationalError) as exc:
+            raise StoreUnavailableError(
+                f"cannot record sweep cell {cell_key!r} in results store {str(self.path)!r}: "
+                f"{_error_text(exc)}"
+            ) from None
 
     # -- reading ---------------------------------------------------------
+
+    def sweep_cells(self) -> dict[str, SweepCell]:
+        """Every recorded sweep cell, by key."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT cell_key, status, run_id, attempts, error FROM sweep_cells"
+            ).fetchall()
+        return {row[0]: SweepCell(*row) for row in rows}
 
     def get(self, run_id: str) -> RunRecord | None:
         """The stored record of ``run_id``, or None."""
@@ -225,6 +298,30 @@ class ResultsStore:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
+#: Sweep cell statuses that mean "a stored run fills it": a later sweep skips them.
+DONE_CELL_STATUSES = ("completed", "diverged")
+
+
+@dataclass(frozen=True)
+class SweepCell:
+    """A row of ``sweep_cells``: a sweep cell's state in this store."""
+
+    cell_key: str
+    status: str
+    run_id: str | None
+    attempts: int
+    error: str | None
+
+    @property
+    def done(self) -> bool:
+        """Whether a stored run (completed or diverged) fills the cell."""
+        return self.status in DONE_CELL_STATUSES
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 class StoreUnavailableError(GanbenchError):
     """The results store cannot be opened or written (one line, exit 2)."""
 
@@ -266,3 +363,24 @@ def _json_scalar(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot store {type(value).__name__} in a run record: {value!r}")
+
+
+def read_only_get(path: Path | str, run_id: str) -> RunRecord | None:
+    """The stored record of ``run_id`` in the store at ``path``, read without writing.
+
+    For processes that must not write the store (``ganbench sweep``'s
+    workers): :class:`ResultsStore` creates its tables on opening, a write.
+    A missing file, or one without the ``runs`` table yet, holds no run.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30.0)
+    with closing(conn):
+        try:
+            row = conn.execute(
+                "SELECT record_json FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return None  # no tables yet: the driver has not opened it
+    return None if row is None else RunRecord.from_dict(json.loads(row[0]))

@@ -72,6 +72,10 @@ class RunRecord:
         wall_time_s: seconds from start to record, over all resumed sessions.
         created_at: ISO-8601 UTC time the record was written.
         run_dir: the run folder, or None for rows without one.
+        cell_key: the ``ganbench sweep`` cell this run fills (a short sha256 of
+            its request, :func:`ganbench.sweep.cells.cell_key`), or None for a
+            run started on its own; the store indexes it so a later sweep
+            skips the cell.
     """
 
     run_id: str
@@ -96,6 +100,7 @@ class RunRecord:
     wall_time_s: float = 0.0
     created_at: str = ""
     run_dir: str | None = None
+    cell_key: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""

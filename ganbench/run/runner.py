@@ -5,6 +5,10 @@ The run folder (``runs/<run_id>/``) holds ``config.json``, ``checkpoints/``
 ``curves.csv``/``curves.png``. A killed run resumes from ``last.pt`` with
 ``ganbench run --resume RUN`` and ends with the numbers an uninterrupted run
 would have reached. The store gets the run in one transaction at the end.
+
+:func:`execute_run_unstored` runs the same protocol without writing the
+store: it returns the records for someone else to store (``ganbench
+sweep``'s workers hand them to the one process that writes the store).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from threadpoolctl import threadpool_limits
@@ -40,7 +44,7 @@ from ganbench.progress import EvaluationProgress, TrainingProgress
 from ganbench.provenance import versions
 from ganbench.registry import Registry
 from ganbench.results.atomic import atomic_write_json
-from ganbench.results.store import ResultsStore, StoreUnavailableError
+from ganbench.results.store import ResultsStore, StoreUnavailableError, read_only_get
 from ganbench.results.writable import (
     check_cache_writable,
     check_results_store,
@@ -156,9 +160,41 @@ def _save_samples(
         save_sample_grid(evaluation.fake[:GRID_SAMPLES], path, title=title)
 
 
+class RecordSink(Protocol):
+    """Where a run's records go: the results store, or a collector for someone else to store."""
+
+    def get(self, run_id: str) -> RunRecord | None:
+        """The stored record of ``run_id``, or None."""
+
+    def add(self, record: RunRecord) -> None:
+        """Keep ``record``."""
+
+
+class CollectedRecords:
+    """A :class:`RecordSink` that reads the store without writing it and keeps what is added.
+
+    ``records`` ends with the run's own record; before it, the real-data row
+    the store lacked (if any), so that whoever stores them in order never
+    marks a run stored before its scale row.
+    """
+
+    def __init__(self, store_path: Path) -> None:
+        self.store_path = store_path
+        self.records: list[RunRecord] = []
+
+    def get(self, run_id: str) -> RunRecord | None:
+        for record in self.records:
+            if record.run_id == run_id:
+                return record
+        return read_only_get(self.store_path, run_id)
+
+    def add(self, record: RunRecord) -> None:
+        self.records.append(record)
+
+
 def _ensure_real_data_row(
     prep: PreparedRun,
-    store: ResultsStore,
+    store: RecordSink,
     key: str,
     reference: dict[str, Any],
     quiet: bool = True,
@@ -344,8 +380,13 @@ def _complete_run(
     quiet: bool,
     resume: bool,
     steps_extended_from: int | None,
+    collector: CollectedRecords | None = None,
+    cell_key: str | None = None,
 ) -> RunRecord:
-    """Train, select, evaluate, record and store one prepared run."""
+    """Train, select, evaluate, record and store one prepared run.
+
+    With a ``collector``, the records go there instead of the store.
+    """
     request = prep.request
     checkpoint_dir = run_dir / "checkpoints"
     description = f"{request.model} on {request.dataset}"
@@ -425,8 +466,17 @@ def _complete_run(
         wall_time_s=wall_time,
         created_at=_now(),
         run_dir=str(run_dir),
+        cell_key=cell_key,
     )
     _write_run_files(prep, record, evaluation, outcome.curves, run_dir)
+    store: RecordSink
+    if collector is not None:
+        store = collector
+        # The real-data row (if it is new) goes before the run's own record.
+        if outcome.status == "completed":
+            _ensure_real_data_row(prep, store, record.comparison_key, reference, quiet)
+        collector.add(record)
+        return record
     try:
         store = ResultsStore(places.store_path)
         store.add(record)
@@ -452,13 +502,15 @@ class RunNotStoredError(GanbenchError):
     """The run finished and its folder is complete, but the results store refused it."""
 
 
-def check_run_places(places: RunPlaces) -> None:
+def check_run_places(places: RunPlaces, store: bool = True) -> None:
     """Raise one line unless runs, the results store and the cache can all be written.
 
     Called before any work, so that no training is lost to an unwritable place.
+    ``store=False``: the run does not write the store (someone else checked it).
     """
     check_writable_folder(places.runs_dir, "run folders", "--runs-dir or $GANBENCH_RUNS_DIR")
-    check_results_store(places.store_path, "--store or $GANBENCH_STORE")
+    if store:
+        check_results_store(places.store_path, "--store or $GANBENCH_STORE")
     check_cache_writable()
 
 
@@ -506,22 +558,91 @@ def execute_run(
     that it can be resumed (:class:`RunInterrupted` names it), and a finished
     run whose store cannot be written keeps its folder for ``ganbench store add``.
     """
-    check_run_places(places)
+    return _execute(registry, request, places, quiet, resume_dir, None, None)
+
+
+@dataclass
+class UnstoredRun:
+    """A finished run that nothing has stored yet.
+
+    Attributes:
+        records: what the store should get, in order, each in its own
+            transaction: the dataset's real-data row when the store lacked
+            it, then the run's own record (last).
+    """
+
+    records: list[RunRecord]
+
+    @property
+    def record(self) -> RunRecord:
+        """The run's own record."""
+        return self.records[-1]
+
+
+def execute_run_unstored(
+    registry: Registry,
+    request: RunRequest,
+    places: RunPlaces,
+    *,
+    quiet: bool = True,
+    resume_dir: Path | None = None,
+    cell_key: str | None = None,
+) -> UnstoredRun:
+    """:func:`execute_run` without writing the store: the records come back instead.
+
+    The store at ``places.store_path`` is only read (without being created),
+    to tell whether its real-data row for this protocol exists. ``cell_key``
+    goes into ``config.json`` and the record (a ``ganbench sweep`` cell).
+    """
+    collector = CollectedRecords(places.store_path)
+    _execute(registry, request, places, quiet, resume_dir, collector, cell_key)
+    return UnstoredRun(records=collector.records)
+
+
+def _execute(
+    registry: Registry,
+    request: RunRequest,
+    places: RunPlaces,
+    quiet: bool,
+    resume_dir: Path | None,
+    collector: CollectedRecords | None,
+    cell_key: str | None,
+) -> RunRecord:
+    """:func:`execute_run`'s body; with a ``collector``, records go there, not to the store."""
+    if collector is None:
+        check_run_places(places)
+    else:
+        check_run_places(places, store=False)  # the store is whoever collects the records'
     with cpu_threads(request.threads):
         prep = prepare_run(request, registry)  # raises before anything is written
         if resume_dir is not None:
             run_id, _ = read_run_config(resume_dir)
             extended_from = _note_extension(resume_dir, request)
             try:
-                return _complete_run(prep, run_id, resume_dir, places, quiet, True, extended_from)
+                return _complete_run(
+                    prep,
+                    run_id,
+                    resume_dir,
+                    places,
+                    quiet,
+                    True,
+                    extended_from,
+                    collector,
+                    cell_key,
+                )
             except KeyboardInterrupt:
                 raise RunInterrupted(resume_dir) from None
         run_id = new_run_id(request)
         run_dir = places.runs_dir / run_id
         run_dir.mkdir(parents=True, exist_ok=False)
-        atomic_write_json(run_dir / CONFIG_FILE, {"run_id": run_id, "request": request.to_json()})
+        config: dict[str, Any] = {"run_id": run_id, "request": request.to_json()}
+        if cell_key is not None:
+            config["cell_key"] = cell_key  # a sweep finds a killed cell's folder by it
+        atomic_write_json(run_dir / CONFIG_FILE, config)
         try:
-            return _complete_run(prep, run_id, run_dir, places, quiet, False, None)
+            return _complete_run(
+                prep, run_id, run_dir, places, quiet, False, None, collector, cell_key
+            )
         except RunNotStoredError:
             raise
         except GanbenchError:
