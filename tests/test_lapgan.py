@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from ganbench_plugins.gradient_penalty import GradientPenalty
 from ganbench_plugins.minibatch_discrimination import _check as minibatch_check
 
 TINY = {"coarsest": 8, "planes": 4, "g_hidden": 16, "d_hidden": 8}
+TINY |= {"g_init": lapgan.DEFAULT_G_INIT, "d_init": lapgan.DEFAULT_D_INIT}
 
 
 def _info(side: int, channels: int = 1) -> DataInfo:
@@ -226,6 +228,55 @@ def test_tricks_act_on_every_level() -> None:
         assert f"loss_g.level{k}.adversarial" not in logged  # replaced, as the paper's FM does
     # No single layer makes every level's logits: minibatch discrimination refuses the model.
     assert "not a Linear or a convolution" in (minibatch_check(model) or "")
+
+
+# -- initialisation -----------------------------------------------------------------------------
+def _linears(net: torch.nn.Module) -> list[torch.nn.Linear]:
+    return [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+
+
+def test_paper_init_draws_the_authors_normals_and_default_keeps_pytorchs() -> None:
+    # Widths large enough that a sample std estimates the drawing std within a few per cent.
+    wide = {"g_hidden": 256, "d_hidden": 256}
+    paper = _model(8, **wide, g_init="paper", d_init="paper")
+    paper.init_weights()
+    default = _model(8, **wide, g_init="default", d_init="default")
+    before = {k: v.clone() for k, v in default.state_dict().items()}
+    default.init_weights()
+    for k, v in default.state_dict().items():  # default: init_weights changes nothing
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+    for net, std in ((paper.generator.levels[0], 0.05), (paper.discriminator.levels[0], 0.005)):
+        for layer in _linears(net):
+            assert abs(float(layer.weight.detach().std()) / std - 1) < 0.1
+            assert float(layer.bias.detach().abs().max()) == 0
+    for layer in _linears(default.generator.levels[0]) + _linears(default.discriminator.levels[0]):
+        bound = 1 / math.sqrt(layer.in_features)  # PyTorch's (and Torch7's) U(+-1/sqrt(fan-in))
+        assert float(layer.weight.detach().abs().max()) <= bound
+        assert float(layer.weight.detach().std()) > 0.5 * bound / math.sqrt(3)
+        assert float(layer.bias.detach().abs().max()) > 0
+    # The finer levels keep PyTorch's initialisation under either choice.
+    torch.testing.assert_close(
+        paper.generator.levels[1].net[0].weight, default.generator.levels[1].net[0].weight
+    )
+
+
+def test_g_init_and_d_init_choose_independently() -> None:
+    mixed = _model(8, g_init="paper", d_init="default")
+    d_before = [p.clone() for p in mixed.discriminator.parameters()]
+    mixed.init_weights()
+    assert all(float(m.bias.detach().abs().max()) == 0 for m in _linears(mixed.generator.levels[0]))
+    for p, q in zip(mixed.discriminator.parameters(), d_before, strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_an_unknown_init_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--plugin", "lapgan:d_init=xavier", "--steps", "1"]
+    code, _, err = run_cli([*argv, "--runs-dir", str(tmp_path / "runs")], capsys)
+    assert code == 2
+    line = one_error_line(err)
+    assert "xavier" in line and "paper" in line and "default" in line
 
 
 # -- the CLI and the kit ---------------------------------------------------------------------------
