@@ -28,13 +28,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 import ganbench
 from ganbench.api import (
     IMAGE_SUFFIXES,
-    Batch,
     DataInfo,
     DataMissingError,
     DatasetOptions,
@@ -46,9 +44,9 @@ from ganbench_plugins.sr_photos import (
     MIN_DETAIL,
     SCALE,
     VAL_EVERY,
-    bicubic_downscale,
     detail,
     photo_tiles,
+    tile_pairs,
 )
 
 NAME = "sr-folder"
@@ -94,15 +92,6 @@ def _folder_tiles(folder: Path, tile: int) -> np.ndarray:
     return tiles
 
 
-def _unit(tiles: np.ndarray) -> torch.Tensor:
-    """uint8 N x H x W x 3 -> float32 N x 3 x H x W in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(tiles.transpose(0, 3, 1, 2))).float() / 127.5 - 1
-
-
-def _split(tiles: np.ndarray) -> Batch:
-    return Batch(x=_unit(tiles), source=_unit(bicubic_downscale(tiles)))
-
-
 def _root(options: DatasetOptions) -> Path:
     raw = options.extra.get("path") or options.data_dir
     if not raw:
@@ -135,9 +124,9 @@ def load_sr_folder(options: DatasetOptions) -> GanDataset:
                 f"every {VAL_EVERY}th for validation; add images or a {root / 'val'} folder"
             )
     splits = {
-        "train": _split(train),
-        "val": _split(val),
-        "test": _split(test),
+        "train": tile_pairs(train),
+        "val": tile_pairs(val),
+        "test": tile_pairs(test),
     }
     info = DataInfo(
         name=NAME,

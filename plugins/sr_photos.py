@@ -100,7 +100,8 @@ def _unit(images: np.ndarray) -> torch.Tensor:
     return x / 127.5 - 1.0
 
 
-def _split(tiles: np.ndarray) -> Batch:
+def tile_pairs(tiles: np.ndarray) -> Batch:
+    """uint8 HR tiles as ``x`` in [-1, 1], with their bicubic x4 LR versions as ``source``."""
     return Batch(x=_unit(tiles), source=_unit(bicubic_downscale(tiles)))
 
 
@@ -116,9 +117,9 @@ def load_sr_photos(options: DatasetOptions) -> GanDataset:
     train_tiles = detailed_tiles(photos[TRAIN_PHOTO])
     held_out = np.arange(len(train_tiles)) % VAL_EVERY == VAL_EVERY - 1
     splits = {
-        "train": _split(train_tiles[~held_out]),
-        "val": _split(train_tiles[held_out]),
-        "test": _split(detailed_tiles(photos[TEST_PHOTO])),
+        "train": tile_pairs(train_tiles[~held_out]),
+        "val": tile_pairs(train_tiles[held_out]),
+        "test": tile_pairs(detailed_tiles(photos[TEST_PHOTO])),
     }
     info = DataInfo(
         name=NAME,

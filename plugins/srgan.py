@@ -202,6 +202,15 @@ def vgg19_weights_path() -> Path:
     )
 
 
+def _sha256(path: Path) -> str:
+    """The file's sha256, read in chunks (VGG19's file is 548 MB: never whole in memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 class VGG54(nn.Module):
     """Frozen VGG19 features up to conv5_4's ReLU, for images in [-1, 1]."""
 
@@ -210,7 +219,7 @@ class VGG54(nn.Module):
         from torchvision.models import vgg19
 
         #: Which VGG19 the content loss saw, for the run record.
-        self.weights_sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
+        self.weights_sha256 = _sha256(weights)
         features = vgg19(weights=None).features
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
